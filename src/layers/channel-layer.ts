@@ -1,0 +1,75 @@
+import type { ChannelFull, MessageTooLarge } from './errors';
+import type { ChannelMessage } from './message';
+
+/** Options of `receive`. */
+export interface ReceiveOptions {
+  /** Wait for a message instead of returning `[null, null]` at once. Default false. */
+  block?: boolean;
+  /** With `block`, seconds to wait before giving up with `[null, null]`. Default 5; `Infinity` waits forever. */
+  timeout?: number;
+  /** With `block`, stops waiting (resolving `[null, null]`) when aborted. */
+  signal?: AbortSignal;
+}
+
+export type ReceiveResult = [channel: string, message: ChannelMessage] | [channel: null, message: null];
+
+/** Keys of the ASGI statistics extension; a layer returns any subset. */
+export type StatisticsKey =
+  | 'messages_count'
+  | 'messages_count_per_second'
+  | 'messages_pending'
+  | 'messages_max_age'
+  | 'channel_full_count'
+  | 'channel_full_count_per_second';
+
+export type LayerStatistics = Partial<Record<StatisticsKey, number>>;
+
+export type LayerExtension = 'groups' | 'flush' | 'statistics';
+
+/**
+ * The ASGI 1 channel-layer contract. The built-in layers implement all of it; a third-party layer
+ * implements the core methods and lists in `extensions` which of the optional ones it has.
+ */
+export interface ChannelLayer {
+  /** Extensions this layer supports: `groups`, `flush`, `statistics`. */
+  readonly extensions: readonly LayerExtension[];
+  /** Seconds a message waits before it expires. */
+  readonly expiry: number;
+  /** Seconds a group membership lives after its latest add. */
+  readonly groupExpiry: number;
+  /** Default channel capacity. */
+  readonly capacity: number;
+  /** The error classes this layer throws, reachable from the instance as the spec asks. */
+  readonly ChannelFull: typeof ChannelFull;
+  readonly MessageTooLarge: typeof MessageTooLarge;
+
+  /** Queues a snapshot of `message` on `channel`. Rejects with `ChannelFull`, `MessageTooLarge` or `TypeError`. */
+  send(channel: string, message: ChannelMessage): Promise<void>;
+  /** Takes one message from any of `channels` (`prefix!` for process-specific channels). */
+  receive(channels: readonly string[], options?: ReceiveOptions): Promise<ReceiveResult>;
+  /** A new unused single-reader channel name: `pattern` (ending in `?`) plus a random suffix. */
+  newChannel(pattern: string): Promise<string>;
+
+  groupAdd?(group: string, channel: string): Promise<void>;
+  groupDiscard?(group: string, channel: string): Promise<void>;
+  groupChannels?(group: string): Promise<string[]>;
+  /** Sends to every member; never rejects with `ChannelFull` (full members miss the message). */
+  sendGroup?(group: string, message: ChannelMessage): Promise<void>;
+  /** Empties the layer: messages and groups. */
+  flush?(): Promise<void>;
+  globalStatistics?(): Promise<LayerStatistics>;
+  channelStatistics?(channel: string): Promise<LayerStatistics>;
+  /** Releases connections and timers; pending blocking receives resolve `[null, null]`. */
+  close(): Promise<void>;
+}
+
+/** The full contract of the built-in layers: every extension present. */
+export interface GroupsChannelLayer extends ChannelLayer {
+  groupAdd(group: string, channel: string): Promise<void>;
+  groupDiscard(group: string, channel: string): Promise<void>;
+  groupChannels(group: string): Promise<string[]>;
+  sendGroup(group: string, message: ChannelMessage): Promise<void>;
+  flush(): Promise<void>;
+  globalStatistics(): Promise<LayerStatistics>;
+  channelStatistics(channel: string): Promise<LayerStatistics>;
+}

@@ -1,0 +1,432 @@
+import { Logger } from '@nestjs/common';
+import type { RedisOptions } from 'ioredis';
+import type {
+  GroupsChannelLayer,
+  LayerExtension,
+  LayerStatistics,
+  ReceiveOptions,
+  ReceiveResult,
+} from '../channel-layer';
+import { ChannelFull, ChannelLayerClosed, MessageTooLarge } from '../errors';
+import { FifoQueue } from '../fifo-queue';
+import { receiveWaitMs, resolveLayerOptions, type ResolvedLayerOptions } from '../layer-options';
+import type { ChannelMessage } from '../message';
+import {
+  assertChannelName,
+  assertGroupName,
+  assertNewChannelPattern,
+  assertReceiveChannels,
+  isSingleReader,
+  nonLocalName,
+  randomLetters,
+} from '../names';
+import { shardFor } from './consistent-hash';
+import { DecryptionFailed } from './fernet';
+import { PayloadCodec } from './payload-codec';
+import { parseEntry } from './redis-entry';
+import { DEFAULT_PREFIX, DEFAULT_REDIS_OPTIONS, type RedisChannelLayerOptions } from './redis-options';
+import { RedisShard, type PoppedEntry } from './redis-shard';
+
+/** A message popped in a bundle (or in a race between hosts) and kept for this process's next receive. */
+interface StashedMessage {
+  channel: string;
+  plain: Buffer;
+  /** Local clock. */
+  expiresAt: number;
+}
+
+interface ShardPlan {
+  shard: RedisShard;
+  bases: string[];
+}
+
+/** Longest single BLPOP; longer waits loop, so a dead connection is noticed. */
+const MAX_BLOCK_MS = 30_000;
+const OUTAGE_BACKOFF_MS = 200;
+
+function shuffled<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+/**
+ * The production layer: channels and groups in one or more Redis servers, through ioredis. One
+ * Lua script per send, one blocking pop per receive, one script per host for a group send.
+ */
+export class RedisChannelLayer implements GroupsChannelLayer {
+  readonly extensions: readonly LayerExtension[] = ['groups', 'flush', 'statistics'];
+  readonly expiry: number;
+  readonly groupExpiry: number;
+  readonly capacity: number;
+  readonly ChannelFull = ChannelFull;
+  readonly MessageTooLarge = MessageTooLarge;
+  readonly prefix: string;
+
+  private readonly options: ResolvedLayerOptions;
+  private readonly shards: RedisShard[];
+  private readonly codec: PayloadCodec;
+  private readonly statistics: '1' | '0';
+  private readonly logger = new Logger(RedisChannelLayer.name);
+  private readonly stash = new Map<string, FifoQueue<StashedMessage>>();
+  private readonly closing = new AbortController();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private sendCursor = 0;
+  private closed = false;
+
+  constructor(options: RedisChannelLayerOptions = {}) {
+    this.options = resolveLayerOptions(options);
+    this.expiry = this.options.expiry;
+    this.groupExpiry = this.options.groupExpiry;
+    this.capacity = this.options.capacity;
+    this.prefix = options.prefix ?? DEFAULT_PREFIX;
+    if (typeof this.prefix !== 'string') throw new TypeError('prefix must be a string');
+    const hosts = options.hosts ?? [{}];
+    if (!Array.isArray(hosts) || hosts.length === 0) {
+      throw new TypeError('hosts must be a non-empty array of Redis URLs or ioredis options');
+    }
+    this.statistics = options.statistics === false ? '0' : '1';
+    this.codec = new PayloadCodec(this.options.maxMessageSize, this.expiry + 10, options.symmetricEncryptionKeys);
+    this.shards = hosts.map((host: string | RedisOptions, index) => {
+      const base: RedisOptions = { ...DEFAULT_REDIS_OPTIONS, ...options.redisOptions };
+      let resolved: RedisOptions;
+      if (typeof host === 'string') {
+        const url = new URL(host);
+        if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+          throw new TypeError(`hosts[${index}] must be a redis:// or rediss:// URL, got ${host}`);
+        }
+        resolved = {
+          ...base,
+          host: url.hostname || '127.0.0.1',
+          port: url.port ? Number(url.port) : 6379,
+          ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+          ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+          ...(url.pathname.length > 1 ? { db: Number(url.pathname.slice(1)) } : {}),
+          ...(url.protocol === 'rediss:' ? { tls: base.tls ?? {} } : {}),
+        };
+      } else if (typeof host === 'object' && host !== null) {
+        resolved = { ...base, ...host };
+      } else {
+        throw new TypeError(`hosts[${index}] must be a Redis URL or ioredis options`);
+      }
+      return new RedisShard(`${resolved.host}:${resolved.port}`, resolved, this.prefix, this.logger);
+    });
+  }
+
+  async send(channel: string, message: ChannelMessage): Promise<void> {
+    this.assertOpen();
+    assertChannelName(channel);
+    const payload = this.codec.encode(message);
+    const base = nonLocalName(channel);
+    const shard = this.shardOfChannel(channel);
+    const [ok, dead] = (await this.track(
+      shard.run('SEND', [
+        base,
+        channel.slice(base.length),
+        payload,
+        this.expiry * 1000,
+        this.options.capacities.capacityOf(base),
+        this.statistics,
+      ]),
+    )) as [number, string[]];
+    this.forgetElsewhere(dead, shard);
+    if (!ok) throw new ChannelFull(channel);
+  }
+
+  async receive(channels: readonly string[], options: ReceiveOptions = {}): Promise<ReceiveResult> {
+    this.assertOpen();
+    assertReceiveChannels(channels);
+    const waitMs = receiveWaitMs(options.block, options.timeout);
+    const stashed = this.takeStashed(channels);
+    if (stashed) return stashed;
+    const plan = this.receivePlan(channels);
+    if (waitMs <= 0) return this.receiveNow(plan);
+    return this.track(this.receiveBlocking(plan, waitMs, options.signal));
+  }
+
+  async newChannel(pattern: string): Promise<string> {
+    this.assertOpen();
+    assertNewChannelPattern(pattern);
+    // 52^12 names: a collision is far less likely than a lost message, so no EXISTS round trip.
+    return pattern + randomLetters(12);
+  }
+
+  async groupAdd(group: string, channel: string): Promise<void> {
+    this.assertOpen();
+    assertGroupName(group);
+    assertChannelName(channel);
+    await this.track(
+      this.shardOfGroup(group).run('GROUP_ADD', [
+        group,
+        channel,
+        this.options.capacities.capacityOf(nonLocalName(channel)),
+        this.groupExpiry * 1000,
+      ]),
+    );
+  }
+
+  async groupDiscard(group: string, channel: string): Promise<void> {
+    this.assertOpen();
+    assertGroupName(group);
+    assertChannelName(channel);
+    await this.track(this.shardOfGroup(group).run('GROUP_DISCARD', [group, channel]));
+  }
+
+  async groupChannels(group: string): Promise<string[]> {
+    this.assertOpen();
+    assertGroupName(group);
+    const flat = await this.groupMembers(group);
+    const members: string[] = [];
+    for (let i = 0; i < flat.length; i += 2) members.push(flat[i]);
+    return members;
+  }
+
+  async sendGroup(group: string, message: ChannelMessage): Promise<void> {
+    this.assertOpen();
+    assertGroupName(group);
+    const payload = this.codec.encode(message);
+    const expiryMs = this.expiry * 1000;
+    const home = this.shardOfGroup(group);
+    if (this.shards.length === 1) {
+      const [, dead] = (await this.track(
+        home.run('GROUP_SEND', [group, payload, expiryMs, this.groupExpiry * 1000, this.statistics]),
+      )) as [number, string[]];
+      this.forgetElsewhere(dead, home);
+      return;
+    }
+    // Several hosts: members from the group's host, then one push script per host, in parallel.
+    const flat = await this.groupMembers(group);
+    const byShard = new Map<RedisShard, string[]>();
+    for (let i = 0; i < flat.length; i += 2) {
+      const shard = this.shardOfChannel(flat[i]);
+      let args = byShard.get(shard);
+      if (!args) byShard.set(shard, (args = []));
+      args.push(flat[i], flat[i + 1]);
+    }
+    await Promise.all(
+      [...byShard].map(async ([shard, members]) => {
+        const [, dead] = (await this.track(
+          shard.run('GROUP_PUSH', [payload, expiryMs, this.statistics, ...members]),
+        )) as [number, string[]];
+        this.forgetElsewhere(dead, shard);
+      }),
+    );
+  }
+
+  async flush(): Promise<void> {
+    this.assertOpen();
+    this.stash.clear();
+    const pattern = `${this.prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+    await Promise.all(this.shards.map((shard) => shard.deleteMatching(pattern)));
+  }
+
+  async globalStatistics(): Promise<LayerStatistics> {
+    this.assertOpen();
+    const totals = { messages_count: 0, channel_full_count: 0 };
+    for (const shard of this.shards) {
+      const [count, full] = (await shard.run('GLOBAL_STATS', [])) as [number, number];
+      totals.messages_count += count;
+      totals.channel_full_count += full;
+    }
+    return totals;
+  }
+
+  async channelStatistics(channel: string): Promise<LayerStatistics> {
+    this.assertOpen();
+    assertChannelName(channel);
+    const base = nonLocalName(channel);
+    const shards = isSingleReader(channel) ? [this.shardOfChannel(channel)] : this.shards;
+    const stats = { messages_count: 0, channel_full_count: 0, messages_pending: 0, messages_max_age: 0 };
+    for (const shard of shards) {
+      const [pending, headExpiry, count, full, now] = (await shard.run('CHANNEL_STATS', [base])) as number[];
+      stats.messages_pending += pending;
+      stats.messages_count += count;
+      stats.channel_full_count += full;
+      if (headExpiry >= 0) {
+        const age = Math.max(0, (now - (headExpiry - this.expiry * 1000)) / 1000);
+        stats.messages_max_age = Math.max(stats.messages_max_age, age);
+      }
+    }
+    return stats;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.closing.abort();
+    await Promise.allSettled([...this.inFlight]);
+    this.stash.clear();
+    await Promise.all(this.shards.map((shard) => shard.close()));
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ChannelLayerClosed();
+  }
+
+  /** Keeps track of pending Redis work so `close()` can let it finish first. */
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.inFlight.add(work);
+    const untrack = (): void => void this.inFlight.delete(work);
+    work.then(untrack, untrack);
+    return work;
+  }
+
+  private shardOfChannel(channel: string): RedisShard {
+    if (this.shards.length === 1) return this.shards[0];
+    if (isSingleReader(channel)) return this.shards[shardFor(nonLocalName(channel), this.shards.length)];
+    this.sendCursor = (this.sendCursor + 1) % this.shards.length;
+    return this.shards[this.sendCursor];
+  }
+
+  private shardOfGroup(group: string): RedisShard {
+    return this.shards[shardFor(group, this.shards.length)];
+  }
+
+  private async groupMembers(group: string): Promise<string[]> {
+    return (await this.track(
+      this.shardOfGroup(group).run('GROUP_MEMBERS', [group, this.groupExpiry * 1000]),
+    )) as string[];
+  }
+
+  /** Normal channels may sit on any host; `!` and `?` channels on their hashed host only. */
+  private receivePlan(channels: readonly string[]): ShardPlan[] {
+    const plans = new Map<RedisShard, Set<string>>();
+    for (const channel of channels) {
+      const targets = isSingleReader(channel) ? [this.shardOfChannel(channel)] : this.shards;
+      for (const shard of targets) {
+        let bases = plans.get(shard);
+        if (!bases) plans.set(shard, (bases = new Set()));
+        bases.add(channel);
+      }
+    }
+    return [...plans].map(([shard, bases]) => ({ shard, bases: [...bases] }));
+  }
+
+  private async receiveNow(plan: readonly ShardPlan[]): Promise<ReceiveResult> {
+    for (const { shard, bases } of shuffled(plan)) {
+      const order = shuffled(bases);
+      const [index, entry, dead] = (await this.track(shard.run('RECEIVE', order, true))) as [number, Buffer, Buffer[]];
+      this.forgetElsewhere(
+        dead.map((name) => name.toString('utf8')),
+        shard,
+      );
+      if (index > 0) {
+        const result = this.open(shard, { base: order[index - 1], entry }, false);
+        if (result) return result;
+      }
+    }
+    return [null, null];
+  }
+
+  private async receiveBlocking(plan: readonly ShardPlan[], waitMs: number, signal?: AbortSignal): Promise<ReceiveResult> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0 || signal?.aborted || this.closing.signal.aborted) return [null, null];
+      const started = Date.now();
+      const popped = await this.blockingPop(plan, Math.min(remaining, MAX_BLOCK_MS), signal);
+      let result: ReceiveResult | null = null;
+      for (const { shard, entry } of popped) {
+        // The first good entry is the answer; entries won in a race on other hosts are kept.
+        const opened = this.open(shard, entry, true, result !== null);
+        if (opened && !result) result = opened;
+      }
+      if (result) return result;
+      const stashed = this.takeStashed(plan.flatMap((p) => p.bases));
+      if (stashed) return stashed;
+      // A pop that returned at once with nothing means Redis is unreachable: do not spin.
+      if (popped.length === 0 && Date.now() - started < Math.min(remaining, MAX_BLOCK_MS) / 2) {
+        await new Promise((resolve) => setTimeout(resolve, Math.min(OUTAGE_BACKOFF_MS, remaining)));
+      }
+    }
+  }
+
+  /** Blocks on every host of the plan at once; the first answer cancels the others. */
+  private async blockingPop(
+    plan: readonly ShardPlan[],
+    ms: number,
+    signal?: AbortSignal,
+  ): Promise<Array<{ shard: RedisShard; entry: PoppedEntry }>> {
+    const pops = plan.map(({ shard, bases }) => ({ shard, pop: shard.blockingPop(shuffled(bases), ms) }));
+    const cancelAll = (): void => pops.forEach(({ pop }) => pop.cancel());
+    signal?.addEventListener('abort', cancelAll);
+    this.closing.signal.addEventListener('abort', cancelAll);
+    try {
+      const results = await Promise.all(
+        pops.map(async ({ shard, pop }) => {
+          const entry = await pop.done;
+          if (entry) cancelAll();
+          return entry ? { shard, entry } : null;
+        }),
+      );
+      return results.filter((result) => result !== null);
+    } finally {
+      signal?.removeEventListener('abort', cancelAll);
+      this.closing.signal.removeEventListener('abort', cancelAll);
+    }
+  }
+
+  /**
+   * Turns a popped entry into the message to return; the rest of a bundle is stashed for the
+   * next receive. With `stashAll`, everything is stashed. Expired or unreadable entries give null.
+   */
+  private open(shard: RedisShard, popped: PoppedEntry, checkExpiry: boolean, stashAll = false): ReceiveResult | null {
+    const { expiresAt, channels, payload } = parseEntry(popped.base, popped.entry);
+    if (checkExpiry && expiresAt <= shard.redisNow()) {
+      this.forgetEverywhere(channels);
+      return null;
+    }
+    let plain: Buffer;
+    try {
+      plain = this.codec.open(payload);
+    } catch (error) {
+      if (!(error instanceof DecryptionFailed)) throw error;
+      this.logger.warn(`Dropped a message for ${channels.join(', ')}: ${error.message}`);
+      return null;
+    }
+    const localExpiry = expiresAt - (shard.redisNow() - Date.now());
+    const first = stashAll ? 0 : 1;
+    if (channels.length > first) {
+      let queue = this.stash.get(popped.base);
+      if (!queue) this.stash.set(popped.base, (queue = new FifoQueue()));
+      for (let i = first; i < channels.length; i++) queue.push({ channel: channels[i], plain, expiresAt: localExpiry });
+    }
+    return stashAll ? null : [channels[0], this.codec.unpack(plain)];
+  }
+
+  private takeStashed(channels: readonly string[]): ReceiveResult | null {
+    if (this.stash.size === 0) return null;
+    const now = Date.now();
+    for (const channel of channels) {
+      const queue = this.stash.get(channel);
+      if (!queue) continue;
+      let item = queue.shift();
+      while (item && item.expiresAt <= now) {
+        this.forgetEverywhere([item.channel]);
+        item = queue.shift();
+      }
+      if (queue.length === 0) this.stash.delete(channel);
+      if (item) return [item.channel, this.codec.unpack(item.plain)];
+    }
+    return null;
+  }
+
+  /** Channels whose messages expired leave their groups on every host. */
+  private forgetEverywhere(channels: readonly string[]): void {
+    this.forgetElsewhere(channels, undefined);
+  }
+
+  /** Groups on `except` were already cleaned by the script that found the expired messages. */
+  private forgetElsewhere(channels: readonly string[], except: RedisShard | undefined): void {
+    if (channels.length === 0 || this.closed) return;
+    for (const shard of this.shards) {
+      if (shard === except) continue;
+      this.track(shard.run('FORGET_CHANNELS', channels)).catch((error: Error) =>
+        this.logger.warn(`Could not drop expired channels from groups: ${error.message}`),
+      );
+    }
+  }
+}

@@ -1,0 +1,180 @@
+import { Logger } from '@nestjs/common';
+import Redis, { type RedisOptions } from 'ioredis';
+import * as scripts from './lua-scripts';
+
+export type ScriptName = keyof typeof scripts;
+type ScriptArg = string | Buffer | number;
+type ScriptCall = (...args: ScriptArg[]) => Promise<unknown>;
+
+/** A popped list entry: which list it came from and its raw bytes. */
+export interface PoppedEntry {
+  base: string;
+  entry: Buffer;
+}
+
+/** A blocking pop that can be cancelled from outside; `done` never rejects. */
+export interface BlockingPop {
+  done: Promise<PoppedEntry | null>;
+  cancel(): void;
+}
+
+interface BlockingConnection {
+  redis: Redis;
+  id: number | undefined;
+}
+
+const MAX_IDLE_BLOCKING = 8;
+/** How long past its own timeout a BLPOP may stay unanswered before its connection is dropped. */
+const BLOCKING_GRACE_MS = 2000;
+
+/**
+ * One Redis host: a command connection (auto-pipelined, for scripts) and a small pool of
+ * dedicated connections for blocking pops, each cancellable with CLIENT UNBLOCK.
+ */
+export class RedisShard {
+  private readonly command: Redis;
+  private readonly idle: BlockingConnection[] = [];
+  private readonly busy = new Set<BlockingConnection>();
+  /** Redis clock minus local clock (ms), so blocking pops can judge expiry in Redis time. */
+  private clockOffset = 0;
+  private outageLogged = false;
+
+  constructor(
+    readonly name: string,
+    options: RedisOptions,
+    private readonly prefix: string,
+    private readonly logger: Logger,
+  ) {
+    this.command = new Redis(options);
+    this.command.on('error', (error: Error) => this.logOutage(error));
+    this.command.on('ready', () => {
+      this.outageLogged = false;
+      void this.checkServer();
+    });
+    for (const [name, lua] of Object.entries(scripts)) {
+      this.command.defineCommand(`asgi${name}`, { numberOfKeys: 0, lua });
+    }
+  }
+
+  /** Runs one of the layer's Lua scripts (the prefix is always its first argument). */
+  run(script: ScriptName, args: readonly ScriptArg[], buffers = false): Promise<unknown> {
+    const commands = this.command as unknown as Record<string, ScriptCall>;
+    const call = commands[`asgi${script}${buffers ? 'Buffer' : ''}`];
+    return call.call(this.command, this.prefix, ...args);
+  }
+
+  /** Redis time now, estimated from the local clock. */
+  redisNow(): number {
+    return Date.now() + this.clockOffset;
+  }
+
+  /** BLPOP on `keys` (without prefix) for up to `ms`; resolves null on timeout, cancel or error. */
+  blockingPop(bases: readonly string[], ms: number): BlockingPop {
+    const connection = this.acquire();
+    let settled = false;
+    let broken = false;
+    let resolveDone!: (value: PoppedEntry | null) => void;
+    const done = new Promise<PoppedEntry | null>((resolve) => (resolveDone = resolve));
+    const finish = (value: PoppedEntry | null): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(guard);
+      this.release(connection, broken);
+      resolveDone(value);
+    };
+    const drop = (): void => {
+      broken = true;
+      connection.redis.disconnect();
+    };
+    // If Redis never answers (an outage with the command queued), give up on this connection.
+    const guard = setTimeout(() => {
+      drop();
+      finish(null);
+    }, ms + BLOCKING_GRACE_MS);
+    const seconds = Math.max(0.001, Math.ceil(ms) / 1000);
+    connection.redis
+      .blpopBuffer(...bases.map((base) => this.prefix + base), seconds)
+      .then((reply) => {
+        this.outageLogged = false;
+        finish(reply ? { base: reply[0].toString('utf8').slice(this.prefix.length), entry: reply[1] } : null);
+      })
+      .catch((error: Error) => {
+        this.logOutage(error);
+        broken = true;
+        finish(null);
+      });
+    return {
+      done,
+      cancel: () => {
+        if (settled) return;
+        if (connection.id !== undefined && this.command.status === 'ready') {
+          this.command.client('UNBLOCK', connection.id).catch(drop);
+        } else {
+          drop();
+        }
+      },
+    };
+  }
+
+  /** Deletes every key matching `pattern` (SCAN + UNLINK: never blocks Redis like KEYS). */
+  async deleteMatching(pattern: string): Promise<void> {
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.command.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      if (keys.length > 0) await this.command.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+
+  async close(): Promise<void> {
+    for (const connection of [...this.idle, ...this.busy]) connection.redis.disconnect();
+    this.idle.length = 0;
+    this.busy.clear();
+    await this.command.quit().catch(() => this.command.disconnect());
+  }
+
+  private acquire(): BlockingConnection {
+    let connection = this.idle.pop();
+    if (!connection) {
+      const redis = this.command.duplicate({ enableAutoPipelining: false });
+      const created: BlockingConnection = { redis, id: undefined };
+      redis.on('error', () => undefined); // reported through the command connection
+      redis.on('ready', () => {
+        redis.client('ID').then(
+          (id) => (created.id = Number(id)),
+          () => (created.id = undefined),
+        );
+      });
+      connection = created;
+    }
+    this.busy.add(connection);
+    return connection;
+  }
+
+  private release(connection: BlockingConnection, broken: boolean): void {
+    this.busy.delete(connection);
+    if (broken || this.idle.length >= MAX_IDLE_BLOCKING) connection.redis.disconnect();
+    else this.idle.push(connection);
+  }
+
+  private async checkServer(): Promise<void> {
+    try {
+      const before = Date.now();
+      const [seconds, micros] = await this.command.time();
+      this.clockOffset = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - (before + Date.now()) / 2;
+      const info = await this.command.info('server');
+      const version = /redis_version:(\d+)\.(\d+)/.exec(info);
+      if (version && Number(version[1]) < 6) {
+        this.logger.error(`Redis ${this.name} is version ${version[1]}.${version[2]}; the channel layer needs 6.0 or later`);
+      }
+    } catch (error) {
+      this.logOutage(error as Error);
+    }
+  }
+
+  private logOutage(error: Error): void {
+    if (this.outageLogged) return;
+    this.outageLogged = true;
+    this.logger.warn(`Redis ${this.name}: ${error.message} (reconnecting)`);
+  }
+}
