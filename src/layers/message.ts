@@ -3,13 +3,7 @@
  * (a `Uint8Array`) from every layer; strings stay strings.
  */
 export type ChannelValue =
-  | string
-  | number
-  | boolean
-  | null
-  | Uint8Array
-  | readonly ChannelValue[]
-  | { readonly [key: string]: ChannelValue };
+  string | number | boolean | null | Uint8Array | readonly ChannelValue[] | { readonly [key: string]: ChannelValue };
 
 /** A channel message: a plain object at the top level. */
 export interface ChannelMessage {

@@ -7,7 +7,12 @@ import type {
 } from '../channel-layer';
 import { ChannelFull, ChannelLayerClosed, MessageTooLarge } from '../errors';
 import { FifoQueue } from '../fifo-queue';
-import { resolveLayerOptions, receiveWaitMs, type ChannelLayerOptions, type ResolvedLayerOptions } from '../layer-options';
+import {
+  resolveLayerOptions,
+  receiveWaitMs,
+  type ChannelLayerOptions,
+  type ResolvedLayerOptions,
+} from '../layer-options';
 import { copyMessage, type ChannelMessage } from '../message';
 import {
   assertChannelName,

@@ -14,7 +14,12 @@ const ENCRYPTED = 0x66; // 'f'
  * stay bytes, also for Python peers), optionally Fernet-encrypted.
  */
 export class PayloadCodec {
-  private readonly packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true, variableMapSize: true });
+  private readonly packr = new Packr({
+    useRecords: false,
+    moreTypes: false,
+    mapsAsObjects: true,
+    variableMapSize: true,
+  });
   private readonly fernet: MultiFernet | undefined;
 
   constructor(
@@ -38,7 +43,8 @@ export class PayloadCodec {
   open(payload: Buffer): Buffer {
     if (payload[0] === PLAIN) return payload.subarray(1);
     if (payload[0] !== ENCRYPTED) throw new DecryptionFailed('unknown payload encoding');
-    if (!this.fernet) throw new DecryptionFailed('the message is encrypted and this layer has no symmetricEncryptionKeys');
+    if (!this.fernet)
+      throw new DecryptionFailed('the message is encrypted and this layer has no symmetricEncryptionKeys');
     return this.fernet.decrypt(payload.subarray(1), this.decryptTtl);
   }
 

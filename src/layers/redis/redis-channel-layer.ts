@@ -321,7 +321,11 @@ export class RedisChannelLayer implements GroupsChannelLayer {
     return [null, null];
   }
 
-  private async receiveBlocking(plan: readonly ShardPlan[], waitMs: number, signal?: AbortSignal): Promise<ReceiveResult> {
+  private async receiveBlocking(
+    plan: readonly ShardPlan[],
+    waitMs: number,
+    signal?: AbortSignal,
+  ): Promise<ReceiveResult> {
     const deadline = Date.now() + waitMs;
     for (;;) {
       const remaining = deadline - Date.now();

@@ -38,6 +38,7 @@ export class RedisShard {
   /** Redis clock minus local clock (ms), so blocking pops can judge expiry in Redis time. */
   private clockOffset = 0;
   private outageLogged = false;
+  private closed = false;
 
   constructor(
     readonly name: string,
@@ -46,7 +47,9 @@ export class RedisShard {
     private readonly logger: Logger,
   ) {
     this.command = new Redis(options);
-    this.command.on('error', (error: Error) => this.logOutage(error));
+    this.command.on('error', (error: Error) => {
+      if (!this.closed) this.logOutage(error);
+    });
     this.command.on('ready', () => {
       this.outageLogged = false;
       void this.checkServer();
@@ -99,7 +102,8 @@ export class RedisShard {
         finish(reply ? { base: reply[0].toString('utf8').slice(this.prefix.length), entry: reply[1] } : null);
       })
       .catch((error: Error) => {
-        this.logOutage(error);
+        // A connection we dropped ourselves (cancel, close) is not an outage.
+        if (!broken && !this.closed) this.logOutage(error);
         broken = true;
         finish(null);
       });
@@ -127,6 +131,7 @@ export class RedisShard {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     for (const connection of [...this.idle, ...this.busy]) connection.redis.disconnect();
     this.idle.length = 0;
     this.busy.clear();
@@ -165,7 +170,9 @@ export class RedisShard {
       const info = await this.command.info('server');
       const version = /redis_version:(\d+)\.(\d+)/.exec(info);
       if (version && Number(version[1]) < 6) {
-        this.logger.error(`Redis ${this.name} is version ${version[1]}.${version[2]}; the channel layer needs 6.0 or later`);
+        this.logger.error(
+          `Redis ${this.name} is version ${version[1]}.${version[2]}; the channel layer needs 6.0 or later`,
+        );
       }
     } catch (error) {
       this.logOutage(error as Error);

@@ -1,0 +1,4 @@
+import { InMemoryChannelLayer } from '../../src';
+import { describeLayerContract } from './layer-contract';
+
+describeLayerContract('InMemoryChannelLayer', async (options) => new InMemoryChannelLayer(options));
