@@ -90,7 +90,8 @@ export class RedisChannelLayer implements GroupsChannelLayer {
     }
     this.statistics = options.statistics === false ? '0' : '1';
     this.codec = new PayloadCodec(this.options.maxMessageSize, this.expiry + 10, options.symmetricEncryptionKeys);
-    this.shards = hosts.map((host: string | RedisOptions, index) => {
+    // Resolve every host before connecting to any, so a bad entry leaks no connection.
+    const resolvedHosts = hosts.map((host: string | RedisOptions, index) => {
       const base: RedisOptions = { ...DEFAULT_REDIS_OPTIONS, ...options.redisOptions };
       let resolved: RedisOptions;
       if (typeof host === 'string') {
@@ -112,8 +113,11 @@ export class RedisChannelLayer implements GroupsChannelLayer {
       } else {
         throw new TypeError(`hosts[${index}] must be a Redis URL or ioredis options`);
       }
-      return new RedisShard(`${resolved.host}:${resolved.port}`, resolved, this.prefix, this.logger);
+      return resolved;
     });
+    this.shards = resolvedHosts.map(
+      (resolved) => new RedisShard(`${resolved.host}:${resolved.port}`, resolved, this.prefix, this.logger),
+    );
   }
 
   async send(channel: string, message: ChannelMessage): Promise<void> {

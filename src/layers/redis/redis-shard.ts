@@ -103,7 +103,7 @@ export class RedisShard {
       })
       .catch((error: Error) => {
         // A connection we dropped ourselves (cancel, close) is not an outage.
-        if (!broken && !this.closed) this.logOutage(error);
+        if (!broken) this.logOutage(error);
         broken = true;
         finish(null);
       });
@@ -180,7 +180,7 @@ export class RedisShard {
   }
 
   private logOutage(error: Error): void {
-    if (this.outageLogged) return;
+    if (this.outageLogged || this.closed) return;
     this.outageLogged = true;
     this.logger.warn(`Redis ${this.name}: ${error.message} (reconnecting)`);
   }

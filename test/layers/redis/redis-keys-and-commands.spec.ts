@@ -1,0 +1,93 @@
+import Redis from 'ioredis';
+import { RedisChannelLayer } from '../../../src';
+import { startRedisServer, uniquePrefix, type SpawnedRedis } from '../../support/redis-server';
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Calls per command since the last CONFIG RESETSTAT, e.g. { evalsha: 3, blpop: 1 }. */
+async function commandCalls(direct: Redis): Promise<Record<string, number>> {
+  const info = await direct.info('commandstats');
+  const calls: Record<string, number> = {};
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[match[1]] = Number(match[2]);
+  return calls;
+}
+
+describe('RedisChannelLayer keys and round trips', () => {
+  let server: SpawnedRedis;
+  let direct: Redis;
+  let layer: RedisChannelLayer;
+  let prefix: string;
+
+  beforeAll(async () => {
+    server = await startRedisServer();
+    direct = new Redis(server.url);
+  });
+  afterAll(async () => {
+    await direct.quit();
+    await server.stop();
+  });
+  beforeEach(async () => {
+    prefix = uniquePrefix('keys');
+  });
+  afterEach(async () => {
+    await layer.close();
+  });
+
+  it('costs one command per send and one per blocking receive, and one per group send', async () => {
+    layer = new RedisChannelLayer({ hosts: [server.url], prefix, capacity: 1000 });
+    for (let i = 0; i < 200; i++) await layer.groupAdd('crowd', `crowd.reply!c${i}`);
+    // ioredis sends each script in full (EVAL) the first time it uses it on a connection.
+    await layer.send('warm', {});
+    await layer.receive(['warm'], { block: true, timeout: 1 });
+    await layer.sendGroup('crowd', { warm: true });
+    await layer.receive(['crowd.reply!'], { block: true, timeout: 1 });
+    for (let i = 1; i < 200; i++) await layer.receive(['crowd.reply!']);
+    await direct.config('RESETSTAT');
+    for (let i = 0; i < 20; i++) await layer.send('task', { i });
+    for (let i = 0; i < 20; i++) await layer.receive(['task'], { block: true, timeout: 1 });
+    await layer.sendGroup('crowd', { hello: 'everyone' });
+    const calls = await commandCalls(direct);
+    // 20 sends + 1 group send as scripts; 20 receives as BLPOP; nothing else from the client.
+    expect(calls.evalsha).toBe(21);
+    expect(calls.eval ?? 0).toBe(0);
+    expect(calls.blpop).toBe(20);
+    // The group send put one entry for all 200 members of one process prefix.
+    expect(await direct.llen(`${prefix}crowd.reply!`)).toBe(1);
+    await direct.config('RESETSTAT');
+    for (let i = 0; i < 200; i++) await layer.receive(['crowd.reply!'], { block: true, timeout: 1 });
+    expect((await commandCalls(direct)).blpop).toBe(1);
+  });
+
+  it('gives every key a TTL and leaves no channel or group key once everything expires', async () => {
+    layer = new RedisChannelLayer({ hosts: [server.url], prefix, expiry: 1, groupExpiry: 2, statistics: false });
+    await layer.send('unread', { a: 1 });
+    await layer.send('proc!x', { a: 1 });
+    await layer.send(await layer.newChannel('body?'), { a: 1 });
+    await layer.groupAdd('room', 'proc!x');
+    await layer.groupAdd('room', 'member');
+    await layer.sendGroup('room', { b: 2 });
+    await layer.send('read', {});
+    await layer.receive(['read']);
+    const keys = await direct.keys(`${prefix}*`);
+    expect(keys.length).toBeGreaterThan(0);
+    for (const key of keys) expect(await direct.pttl(key)).toBeGreaterThan(0);
+    await sleep(3100);
+    expect(await direct.keys(`${prefix}*`)).toEqual([]);
+  });
+
+  it('gives statistics keys a TTL too', async () => {
+    layer = new RedisChannelLayer({ hosts: [server.url], prefix });
+    await layer.send('counted', {});
+    const keys = await direct.keys(`${prefix}stats*`);
+    expect(keys.sort()).toEqual([`${prefix}stats`, `${prefix}stats:counted`]);
+    for (const key of keys) expect(await direct.pttl(key)).toBeGreaterThan(0);
+  });
+
+  it('refuses bad host lists and URLs', () => {
+    layer = new RedisChannelLayer({ hosts: [server.url], prefix });
+    expect(() => new RedisChannelLayer({ hosts: 'redis://127.0.0.1' as unknown as string[] })).toThrow(TypeError);
+    expect(() => new RedisChannelLayer({ hosts: [] })).toThrow(TypeError);
+    expect(() => new RedisChannelLayer({ hosts: ['http://127.0.0.1:6379'] })).toThrow(TypeError);
+    expect(() => new RedisChannelLayer({ hosts: [42 as unknown as string] })).toThrow(TypeError);
+  });
+});
