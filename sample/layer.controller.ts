@@ -1,0 +1,86 @@
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  Inject,
+  Param,
+  PayloadTooLargeException,
+  Post,
+  Query,
+  ServiceUnavailableException,
+} from '@nestjs/common';
+import { ChannelFull, MessageTooLarge, type ChannelMessage, type GroupsChannelLayer } from '../src';
+import { CHANNEL_LAYER } from './channel-layer.provider';
+
+/** Maps layer errors to HTTP: a full channel is 503, too large 413, bad names or values 400. */
+async function http<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof ChannelFull) throw new ServiceUnavailableException(error.message);
+    if (error instanceof MessageTooLarge) throw new PayloadTooLargeException(error.message);
+    if (error instanceof TypeError) throw new BadRequestException(error.message);
+    throw error;
+  }
+}
+
+/** A window onto the channel layer over HTTP: send, receive (long-poll), groups and statistics. */
+@Controller()
+export class LayerController {
+  constructor(@Inject(CHANNEL_LAYER) private readonly layer: GroupsChannelLayer) {}
+
+  @Get()
+  index(): Record<string, string> {
+    return {
+      send: 'POST /channels/:channel  (JSON body is the message)',
+      receive: 'GET /channels/:channel?wait=seconds',
+      join: 'POST /groups/:group/:channel',
+      leave: 'POST /groups/:group/:channel/discard',
+      broadcast: 'POST /groups/:group  (JSON body is the message)',
+      members: 'GET /groups/:group',
+      stats: 'GET /stats',
+    };
+  }
+
+  @Post('channels/:channel')
+  async send(@Param('channel') channel: string, @Body() message: ChannelMessage): Promise<{ sent: string }> {
+    await http(this.layer.send(channel, message));
+    return { sent: channel };
+  }
+
+  @Get('channels/:channel')
+  async receive(@Param('channel') channel: string, @Query('wait') wait?: string) {
+    const timeout = Math.min(Number(wait ?? 0) || 0, 30);
+    const [name, message] = await http(this.layer.receive([channel], { block: timeout > 0, timeout }));
+    return { channel: name, message };
+  }
+
+  @Post('groups/:group/:channel')
+  async join(@Param('group') group: string, @Param('channel') channel: string) {
+    await http(this.layer.groupAdd(group, channel));
+    return { group, members: await this.layer.groupChannels(group) };
+  }
+
+  @Post('groups/:group/:channel/discard')
+  async leave(@Param('group') group: string, @Param('channel') channel: string) {
+    await http(this.layer.groupDiscard(group, channel));
+    return { group, members: await this.layer.groupChannels(group) };
+  }
+
+  @Post('groups/:group')
+  async broadcast(@Param('group') group: string, @Body() message: ChannelMessage) {
+    await http(this.layer.sendGroup(group, message));
+    return { group, sentTo: await this.layer.groupChannels(group) };
+  }
+
+  @Get('groups/:group')
+  async members(@Param('group') group: string) {
+    return { group, members: await http(this.layer.groupChannels(group)) };
+  }
+
+  @Get('stats')
+  stats() {
+    return this.layer.globalStatistics();
+  }
+}
