@@ -67,6 +67,9 @@ export class RedisChannelLayer implements GroupsChannelLayer {
   readonly prefix: string;
 
   private readonly options: ResolvedLayerOptions;
+  /** Whole milliseconds, as Redis's PEXPIRE needs. */
+  private readonly expiryMs: number;
+  private readonly groupExpiryMs: number;
   private readonly shards: RedisShard[];
   private readonly codec: PayloadCodec;
   private readonly statistics: '1' | '0';
@@ -82,6 +85,8 @@ export class RedisChannelLayer implements GroupsChannelLayer {
     this.expiry = this.options.expiry;
     this.groupExpiry = this.options.groupExpiry;
     this.capacity = this.options.capacity;
+    this.expiryMs = Math.ceil(this.expiry * 1000);
+    this.groupExpiryMs = Math.ceil(this.groupExpiry * 1000);
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
     if (typeof this.prefix !== 'string') throw new TypeError('prefix must be a string');
     const hosts = options.hosts ?? [{}];
@@ -131,7 +136,7 @@ export class RedisChannelLayer implements GroupsChannelLayer {
         base,
         channel.slice(base.length),
         payload,
-        this.expiry * 1000,
+        this.expiryMs,
         this.options.capacities.capacityOf(base),
         this.statistics,
       ]),
@@ -167,7 +172,7 @@ export class RedisChannelLayer implements GroupsChannelLayer {
         group,
         channel,
         this.options.capacities.capacityOf(nonLocalName(channel)),
-        this.groupExpiry * 1000,
+        this.groupExpiryMs,
       ]),
     );
   }
@@ -192,11 +197,10 @@ export class RedisChannelLayer implements GroupsChannelLayer {
     this.assertOpen();
     assertGroupName(group);
     const payload = this.codec.encode(message);
-    const expiryMs = this.expiry * 1000;
     const home = this.shardOfGroup(group);
     if (this.shards.length === 1) {
       const [, dead] = (await this.track(
-        home.run('GROUP_SEND', [group, payload, expiryMs, this.groupExpiry * 1000, this.statistics]),
+        home.run('GROUP_SEND', [group, payload, this.expiryMs, this.groupExpiryMs, this.statistics]),
       )) as [number, string[]];
       this.forgetElsewhere(dead, home);
       return;
@@ -213,7 +217,7 @@ export class RedisChannelLayer implements GroupsChannelLayer {
     await Promise.all(
       [...byShard].map(async ([shard, members]) => {
         const [, dead] = (await this.track(
-          shard.run('GROUP_PUSH', [payload, expiryMs, this.statistics, ...members]),
+          shard.run('GROUP_PUSH', [payload, this.expiryMs, this.statistics, ...members]),
         )) as [number, string[]];
         this.forgetElsewhere(dead, shard);
       }),
@@ -250,7 +254,7 @@ export class RedisChannelLayer implements GroupsChannelLayer {
       stats.messages_count += count;
       stats.channel_full_count += full;
       if (headExpiry >= 0) {
-        const age = Math.max(0, (now - (headExpiry - this.expiry * 1000)) / 1000);
+        const age = Math.max(0, (now - (headExpiry - this.expiryMs)) / 1000);
         stats.messages_max_age = Math.max(stats.messages_max_age, age);
       }
     }
@@ -290,9 +294,7 @@ export class RedisChannelLayer implements GroupsChannelLayer {
   }
 
   private async groupMembers(group: string): Promise<string[]> {
-    return (await this.track(
-      this.shardOfGroup(group).run('GROUP_MEMBERS', [group, this.groupExpiry * 1000]),
-    )) as string[];
+    return (await this.track(this.shardOfGroup(group).run('GROUP_MEMBERS', [group, this.groupExpiryMs]))) as string[];
   }
 
   /** Normal channels may sit on any host; `!` and `?` channels on their hashed host only. */

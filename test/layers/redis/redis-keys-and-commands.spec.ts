@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import { RedisChannelLayer } from '../../../src';
-import { startRedisServer, uniquePrefix, type SpawnedRedis } from '../../support/redis-server';
+import { findOrStartRedis, startRedisServer, uniquePrefix, type SpawnedRedis } from '../../support/redis-server';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -89,5 +89,27 @@ describe('RedisChannelLayer keys and round trips', () => {
     expect(() => new RedisChannelLayer({ hosts: [] })).toThrow(TypeError);
     expect(() => new RedisChannelLayer({ hosts: ['http://127.0.0.1:6379'] })).toThrow(TypeError);
     expect(() => new RedisChannelLayer({ hosts: [42 as unknown as string] })).toThrow(TypeError);
+  });
+});
+
+describe('RedisChannelLayer with fractional times', () => {
+  it('accepts expiry and group expiry that are not whole milliseconds', async () => {
+    const redis = await findOrStartRedis();
+    const layer = new RedisChannelLayer({
+      hosts: [redis.url],
+      prefix: uniquePrefix('frac'),
+      expiry: 1.0005,
+      groupExpiry: 2.00001,
+    });
+    try {
+      await layer.groupAdd('g', 'frac!a');
+      await layer.send('frac!b', { ok: true });
+      await layer.sendGroup('g', { ok: 'group' });
+      expect((await layer.receive(['frac!'])).at(0)).toBe('frac!b');
+      expect((await layer.receive(['frac!'])).at(0)).toBe('frac!a');
+    } finally {
+      await layer.close();
+      await redis.stop();
+    }
   });
 });
