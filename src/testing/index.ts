@@ -1,1 +1,3 @@
 export * from './get-next-message';
+export * from './captive-layers';
+export * from './client';

@@ -1,0 +1,110 @@
+import { Inject, Injectable, type Type } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
+import { ChannelLayerRegistry } from '../module/channel-layer-registry';
+import {
+  isClassConsumer,
+  type ClassConsumerType,
+  type ConsumerRef,
+  type ProviderMethodRef,
+} from '../routing/consumer-ref';
+import { RouteConfigurationError } from '../routing/filters';
+import { Route } from '../routing/route';
+import {
+  CONSUMER_CLASS_METADATA,
+  CONSUMER_METHOD_METADATA,
+  type ClassConsumerMetadata,
+  type MethodConsumerMetadata,
+} from './consumer.decorator';
+import { ConsumerInvokerFactory } from './consumer-invoker.factory';
+
+/**
+ * At bootstrap: finds `@Consumer` methods and classes among the app's providers, adds their routes
+ * to their layer's router (after any explicit routes), binds every route to its consumer, and
+ * refuses misconfiguration with a clear message.
+ */
+@Injectable()
+export class ConsumerExplorer {
+  constructor(
+    @Inject(DiscoveryService) private readonly discovery: DiscoveryService,
+    @Inject(MetadataScanner) private readonly scanner: MetadataScanner,
+    @Inject(ConsumerInvokerFactory) private readonly invokers: ConsumerInvokerFactory,
+    @Inject(ChannelLayerRegistry) private readonly registry: ChannelLayerRegistry,
+  ) {}
+
+  explore(): void {
+    const providers = this.discovery.getProviders();
+    for (const wrapper of providers) this.addDecoratedRoutes(wrapper);
+    const classProviders = new Set(providers.map((wrapper) => wrapper.metatype).filter(Boolean));
+    for (const alias of this.registry.aliases) {
+      const router = this.registry.router(alias);
+      router.assertNoDuplicates();
+      for (const route of router.routes) {
+        if (!router.invokerOf(route)) router.bind(route, this.bind(route.consumer, route.describe(), classProviders));
+      }
+    }
+  }
+
+  private addDecoratedRoutes(wrapper: InstanceWrapper): void {
+    const metatype = wrapper.metatype as Type<object> | undefined;
+    if (!metatype || typeof metatype !== 'function' || wrapper.isAlias) return;
+    const classMetadata = Reflect.getMetadata(CONSUMER_CLASS_METADATA, metatype) as ClassConsumerMetadata | undefined;
+    if (classMetadata) {
+      if (!isClassConsumer(metatype)) {
+        throw new RouteConfigurationError(
+          `@Consumer() on class ${metatype.name} needs a static channelNames() method and a dispatch(message, kwargs) method`,
+        );
+      }
+      const route = new Route(metatype.channelNames(), metatype, classMetadata.filters, metatype.name);
+      const router = this.registry.router(classMetadata.layer);
+      router.add(route);
+      router.bind(route, this.invokers.forClass(metatype));
+      return;
+    }
+    const instance = wrapper.instance as object | undefined;
+    if (!instance || !wrapper.isDependencyTreeStatic()) return;
+    const prototype = Object.getPrototypeOf(instance) as object;
+    for (const methodName of this.scanner.getAllMethodNames(prototype)) {
+      const routes = Reflect.getMetadata(CONSUMER_METHOD_METADATA, prototype, methodName) as
+        MethodConsumerMetadata[] | undefined;
+      if (!routes) continue;
+      const invoke = this.invokers.forMethod(instance, methodName);
+      for (const metadata of routes) {
+        const route = new Route(metadata.channels, [metatype, methodName], metadata.filters);
+        const router = this.registry.router(metadata.layer);
+        router.add(route);
+        router.bind(route, invoke);
+      }
+    }
+  }
+
+  /** Binds an explicit route's consumer: a function, a provider's method, or a class consumer provider. */
+  private bind(consumer: ConsumerRef, origin: string, classProviders: Set<unknown>) {
+    if (isClassConsumer(consumer)) {
+      if (!classProviders.has(consumer)) {
+        throw new RouteConfigurationError(
+          `${origin} is routed but is not a provider: add it to a module's providers (and decorate it with @Consumer())`,
+        );
+      }
+      return this.invokers.forClass(consumer as ClassConsumerType);
+    }
+    if (Array.isArray(consumer)) {
+      const [provider, method] = consumer as ProviderMethodRef;
+      const wrapper = this.discovery.getProviders().find((candidate) => candidate.metatype === provider);
+      const instance = wrapper?.instance as Record<string, unknown> | undefined;
+      if (!instance) {
+        throw new RouteConfigurationError(
+          `${origin} is routed but ${provider.name} is not a (singleton) provider of the app`,
+        );
+      }
+      if (typeof instance[method] !== 'function') {
+        throw new RouteConfigurationError(`${origin} is routed but ${provider.name} has no method "${method}"`);
+      }
+      return this.invokers.forMethod(instance, method);
+    }
+    if (typeof consumer === 'function') return this.invokers.forFunction(consumer);
+    throw new RouteConfigurationError(
+      `${origin}: a consumer must be a function, [Provider, 'method'] or a consumer class`,
+    );
+  }
+}

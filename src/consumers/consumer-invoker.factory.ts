@@ -1,0 +1,123 @@
+import { ForbiddenException, Inject, Injectable, IntrinsicException, Logger } from '@nestjs/common';
+import { ContextIdFactory, ExternalContextCreator, ModuleRef, type ParamsFactory } from '@nestjs/core';
+import type { Message } from '../channels/message';
+import type { RouteKwargs } from '../routing/filters';
+import type {
+  ClassConsumerInstance,
+  ClassConsumerType,
+  ConsumerFunction,
+  ConsumerInvoker,
+} from '../routing/consumer-ref';
+import { CHANNELS_CONTEXT } from './consumer-context';
+import { CONSUMER_PARAMS_METADATA, ConsumerParamType, defineDefaultConsumerParams } from './consumer-params.decorator';
+import { DenyConnection } from './exceptions';
+
+const paramsFactory: ParamsFactory = {
+  exchangeKeyForValue(type: number, data: unknown, args: [Message, RouteKwargs]) {
+    const [message, kwargs] = args;
+    switch (type as ConsumerParamType) {
+      case ConsumerParamType.MESSAGE:
+        return message;
+      case ConsumerParamType.CONTENT:
+        return typeof data === 'string' ? message.content[data] : message.content;
+      case ConsumerParamType.KWARGS:
+        return typeof data === 'string' ? kwargs[data] : kwargs;
+      default:
+        return undefined;
+    }
+  },
+};
+
+const ENHANCERS = { guards: true, interceptors: true, filters: true };
+const functionErrors = new Logger('ExceptionsHandler');
+
+/** A guard that says no on websocket.connect refuses the connection instead of failing. */
+function denyOnConnect(invoker: ConsumerInvoker): ConsumerInvoker {
+  return async (message, kwargs) => {
+    try {
+      return await invoker(message, kwargs);
+    } catch (error) {
+      if (error instanceof ForbiddenException && message.channel.name === 'websocket.connect') {
+        throw new DenyConnection(error.message);
+      }
+      throw error;
+    }
+  };
+}
+
+/**
+ * Turns consumers into invokers the worker calls. Provider methods and class-based consumers run
+ * through Nest's ExternalContextCreator, so `@UseGuards`, `@UsePipes`, `@UseInterceptors` and
+ * `@UseFilters` apply, with an execution context of type `channels`.
+ */
+@Injectable()
+export class ConsumerInvokerFactory {
+  constructor(
+    @Inject(ExternalContextCreator) private readonly contextCreator: ExternalContextCreator,
+    @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
+  ) {}
+
+  /** Plain functions get no enhancers; their errors are logged with a stack like the others'. */
+  forFunction(consumer: ConsumerFunction): ConsumerInvoker {
+    return async (message, kwargs) => {
+      try {
+        return await consumer(message, kwargs);
+      } catch (error) {
+        if (error instanceof Error && !(error instanceof IntrinsicException)) functionErrors.error(error);
+        throw error;
+      }
+    };
+  }
+
+  forMethod(instance: object, methodName: string): ConsumerInvoker {
+    const prototype = Object.getPrototypeOf(instance) as Record<string, (...args: unknown[]) => unknown>;
+    defineDefaultConsumerParams(prototype.constructor, methodName);
+    const handler = this.contextCreator.create(
+      instance,
+      prototype[methodName],
+      methodName,
+      CONSUMER_PARAMS_METADATA,
+      paramsFactory,
+      undefined,
+      undefined,
+      ENHANCERS,
+      CHANNELS_CONTEXT,
+    );
+    return denyOnConnect((message, kwargs) => handler(message, kwargs));
+  }
+
+  /** A fresh instance per message (the class is a transient provider), with its enhancers. */
+  forClass(consumer: ClassConsumerType): ConsumerInvoker {
+    const instances = new WeakMap<Message, ClassConsumerInstance>();
+    const dispatch = consumer.prototype.dispatch as (...args: unknown[]) => unknown;
+    // The context is built once; each call finds its own instance through the message.
+    const callback = function (this: unknown, message: unknown, kwargs: unknown): unknown {
+      return (instances.get(message as Message) as ClassConsumerInstance).dispatch(
+        message as Message,
+        kwargs as RouteKwargs,
+      );
+    };
+    for (const key of Reflect.getMetadataKeys(dispatch)) {
+      Reflect.defineMetadata(key, Reflect.getMetadata(key, dispatch), callback);
+    }
+    defineDefaultConsumerParams(consumer, 'dispatch');
+    const handler = this.contextCreator.create(
+      Object.create(consumer.prototype) as object,
+      callback,
+      'dispatch',
+      CONSUMER_PARAMS_METADATA,
+      paramsFactory,
+      undefined,
+      undefined,
+      ENHANCERS,
+      CHANNELS_CONTEXT,
+    );
+    return denyOnConnect(async (message, kwargs) => {
+      const instance = await this.moduleRef.resolve<ClassConsumerInstance>(consumer, ContextIdFactory.create(), {
+        strict: false,
+      });
+      instances.set(message, instance);
+      return handler(message, kwargs);
+    });
+  }
+}

@@ -1,0 +1,33 @@
+import type { ChannelLayer } from '../layers/channel-layer';
+import type { InMemoryChannelLayerOptions } from '../layers/memory/in-memory-channel-layer';
+import type { RedisChannelLayerOptions } from '../layers/redis/redis-options';
+import type { RoutingEntry } from '../routing/route';
+import type { WorkerOptions } from '../worker/worker-options';
+
+/** A layer class of your own: constructed with `options`. */
+export type ChannelLayerClass = new (...args: never[]) => ChannelLayer;
+
+export type ChannelLayerBackend = 'memory' | 'redis' | ChannelLayer | ChannelLayerClass;
+
+export interface ChannelLayerConfig {
+  /** `'memory'` (default), `'redis'`, a layer instance, or a layer class constructed with `options`. */
+  backend?: ChannelLayerBackend;
+  /** Options for the backend (InMemoryChannelLayerOptions, RedisChannelLayerOptions, or your class's). */
+  options?: InMemoryChannelLayerOptions | RedisChannelLayerOptions | Record<string, unknown>;
+  /** Explicit routes, matched before the ones found on `@Consumer` decorators. */
+  routing?: readonly RoutingEntry[];
+}
+
+export interface WorkerModuleOptions extends WorkerOptions {
+  /** Run workers inside the app process. Default true (development); set false for interface-only processes. */
+  enabled?: boolean;
+  /** Aliases whose consumers this process runs. Default: every layer that has routes. */
+  layers?: readonly string[];
+}
+
+export interface ChannelsModuleOptions {
+  /** Layers by alias; `default` is used when no alias is given. Default: `{ default: { backend: 'memory' } }`. */
+  layers?: Readonly<Record<string, ChannelLayerConfig>>;
+  /** The in-process worker. */
+  worker?: WorkerModuleOptions;
+}

@@ -1,0 +1,72 @@
+import {
+  ConfigurableModuleBuilder,
+  Module,
+  type ConfigurableModuleAsyncOptions,
+  type DynamicModule,
+  type Provider,
+} from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { ConsumerExplorer } from '../consumers/consumer-explorer';
+import { ConsumerInvokerFactory } from '../consumers/consumer-invoker.factory';
+import { ChannelsWorkerService } from '../worker/channels-worker.service';
+import { ChannelsService } from './channels.service';
+import { ChannelLayerRegistry } from './channel-layer-registry';
+import { CHANNELS_MODULE_OPTIONS, getChannelLayerToken } from './channels.constants';
+import type { ChannelsModuleOptions } from './channels-module-options';
+
+const { ConfigurableModuleClass } = new ConfigurableModuleBuilder<ChannelsModuleOptions>({
+  optionsInjectionToken: CHANNELS_MODULE_OPTIONS,
+})
+  .setClassMethodName('forRoot')
+  .setExtras({ isGlobal: true }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
+  .build();
+
+interface GlobalExtra {
+  /** Register the module globally (default true), so any module can inject its services. */
+  isGlobal?: boolean;
+}
+
+export type ChannelsModuleRootOptions = ChannelsModuleOptions & GlobalExtra;
+
+export type ChannelsModuleAsyncOptions = ConfigurableModuleAsyncOptions<ChannelsModuleOptions> &
+  GlobalExtra & {
+    /** Aliases to make injectable with `@InjectChannelLayer(alias)`. Default `['default']`. */
+    aliases?: readonly string[];
+  };
+
+function layerProviders(aliases: readonly string[]): Provider[] {
+  return aliases.map((alias) => ({
+    provide: getChannelLayerToken(alias),
+    useFactory: (registry: ChannelLayerRegistry) => registry.layer(alias),
+    inject: [ChannelLayerRegistry],
+  }));
+}
+
+/**
+ * Channels for Nest: layers by alias, `@Consumer` discovery, routing and the in-process worker.
+ * Global by default (`isGlobal: false` to scope it).
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [ChannelLayerRegistry, ChannelsService, ConsumerInvokerFactory, ConsumerExplorer, ChannelsWorkerService],
+  exports: [ChannelLayerRegistry, ChannelsService, ChannelsWorkerService],
+})
+export class ChannelsModule extends ConfigurableModuleClass {
+  static forRoot(options: ChannelsModuleRootOptions = {}): DynamicModule {
+    return withLayerProviders(super.forRoot(options), Object.keys(options.layers ?? { default: {} }));
+  }
+
+  static forRootAsync(options: ChannelsModuleAsyncOptions): DynamicModule {
+    const { aliases = ['default'], ...rest } = options;
+    return withLayerProviders(super.forRootAsync(rest), aliases);
+  }
+}
+
+function withLayerProviders(module: DynamicModule, aliases: readonly string[]): DynamicModule {
+  const providers = layerProviders(aliases);
+  return {
+    ...module,
+    providers: [...(module.providers ?? []), ...providers],
+    exports: [...(module.exports ?? []), ...providers.map((p) => (p as { provide: string }).provide)],
+  };
+}

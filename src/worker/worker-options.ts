@@ -1,0 +1,14 @@
+/** How a worker runs. */
+export interface WorkerOptions {
+  /** Consumers running at once in this process. Default 16. */
+  concurrency?: number;
+  /** Only listen on channels matching one of these globs. */
+  onlyChannels?: readonly string[];
+  /** Never listen on channels matching one of these globs. */
+  excludeChannels?: readonly string[];
+  /** Times a message may be put back by `ConsumeLater` before it is dropped. Default 10. */
+  messageRetries?: number;
+}
+
+export const DEFAULT_CONCURRENCY = 16;
+export const DEFAULT_MESSAGE_RETRIES = 10;

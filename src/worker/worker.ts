@@ -1,0 +1,216 @@
+import { Logger } from '@nestjs/common';
+import { EventEmitter } from 'node:events';
+import { withOutboundBuffer, type PendingSend } from '../channels/outbound-buffer';
+import { Message } from '../channels/message';
+import { ChannelSocketException, ConsumeLater } from '../consumers/exceptions';
+import type { ChannelLayer } from '../layers/channel-layer';
+import { ChannelFull } from '../layers/errors';
+import type { ChannelMessage } from '../layers/message';
+import type { Route } from '../routing/route';
+import type { Router } from '../routing/router';
+import { filterChannels } from './channel-filters';
+import { DEFAULT_CONCURRENCY, DEFAULT_MESSAGE_RETRIES, type WorkerOptions } from './worker-options';
+
+export interface ConsumerStartedEvent {
+  message: Message;
+  consumer: string;
+}
+
+export interface ConsumerFinishedEvent extends ConsumerStartedEvent {
+  /** What the consumer threw, if anything (ConsumeLater included). */
+  error?: unknown;
+  durationMs: number;
+}
+
+export interface WorkerEvents {
+  ready: [channels: string[]];
+  consumerStarted: [event: ConsumerStartedEvent];
+  consumerFinished: [event: ConsumerFinishedEvent];
+}
+
+const RETRIES_KEY = '__retries__';
+const FLUSH_RETRY_MS = 200;
+const FLUSH_DEADLINE_MS = 2000;
+const REQUEUE_ATTEMPTS = 10;
+const REQUEUE_RETRY_MS = 50;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs the consumers of one layer's router: one receive loop over the routed channels (blocking,
+ * never polling), up to `concurrency` consumers at a time, each with its sends held until it ends.
+ */
+export class Worker extends EventEmitter<WorkerEvents> {
+  readonly channels: string[];
+  private readonly concurrency: number;
+  private readonly messageRetries: number;
+  private readonly logger = new Logger(Worker.name);
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly stopping = new AbortController();
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly layer: ChannelLayer,
+    private readonly router: Router,
+    options: WorkerOptions = {},
+    readonly alias = 'default',
+  ) {
+    super();
+    this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
+      throw new TypeError(`Worker concurrency must be a positive integer, got ${String(options.concurrency)}`);
+    }
+    this.messageRetries = options.messageRetries ?? DEFAULT_MESSAGE_RETRIES;
+    this.channels = filterChannels(router.channels, options.onlyChannels, options.excludeChannels);
+  }
+
+  get running(): boolean {
+    return this.loop !== undefined;
+  }
+
+  /** Starts the receive loop in the background. */
+  start(): void {
+    if (this.loop) return;
+    if (this.channels.length === 0) {
+      this.logger.warn(`Layer "${this.alias}": no routed channels to listen on; the worker stays idle`);
+    } else {
+      this.logger.log(`Layer "${this.alias}": listening on ${this.channels.join(', ')}`);
+    }
+    this.emit('ready', [...this.channels]);
+    this.loop = this.channels.length > 0 ? this.run() : Promise.resolve();
+  }
+
+  /** Stops receiving, lets in-flight consumers finish and flush their sends. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.loop;
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /**
+   * Handles one message as the loop does. With `rethrow` (the test client), a consumer's error
+   * (ConsumeLater included) and a message no route takes are thrown instead of logged.
+   */
+  async handle(channel: string, content: ChannelMessage, options: { rethrow?: boolean } = {}): Promise<void> {
+    const message = new Message(content, channel, this.layer, this.alias);
+    const match = this.router.match(message);
+    if (!match) {
+      const text = `No consumer for a message on "${channel}" (layer "${this.alias}")`;
+      if (options.rethrow) throw new Error(text);
+      this.logger.error(`${text}; dropped`);
+      return;
+    }
+    const failure = await this.consume(message, match.route, match.kwargs, options.rethrow === true);
+    if (options.rethrow && failure !== undefined) throw failure;
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.stopping.signal;
+    while (!signal.aborted) {
+      if (this.inFlight.size >= this.concurrency) {
+        await Promise.race(this.inFlight);
+        continue;
+      }
+      let received: Awaited<ReturnType<ChannelLayer['receive']>>;
+      try {
+        received = await this.layer.receive(this.channels, { block: true, timeout: 5, signal });
+      } catch (error) {
+        if (signal.aborted) break;
+        this.logger.error(`Receive failed on layer "${this.alias}": ${(error as Error).message}`);
+        await sleep(500);
+        continue;
+      }
+      const [channel, content] = received;
+      if (channel === null) continue;
+      const job = this.handle(channel, content).catch((error: unknown) =>
+        this.logger.error(`Unexpected worker failure on "${channel}": ${String(error)}`),
+      );
+      this.inFlight.add(job);
+      void job.finally(() => this.inFlight.delete(job));
+    }
+  }
+
+  /** Runs the consumer and flushes its sends; returns what it threw that the worker did not handle. */
+  private async consume(
+    message: Message,
+    route: Route,
+    kwargs: Record<string, string | undefined>,
+    quiet: boolean,
+  ): Promise<unknown> {
+    const consumer = route.describe();
+    const invoke = this.router.invokerOf(route);
+    if (!invoke) throw new Error(`Route ${consumer} was never bound to its consumer`);
+    this.emit('consumerStarted', { message, consumer });
+    const started = performance.now();
+    const { error, pending } = await withOutboundBuffer(() => invoke(message, kwargs));
+    let unhandled: unknown;
+    if (error instanceof ChannelSocketException) {
+      // Its run() sends (e.g. a close) are held and flushed with the consumer's own.
+      const outcome = await withOutboundBuffer(async () => error.run(message));
+      pending.push(...outcome.pending);
+      unhandled = outcome.error;
+    } else if (error instanceof ConsumeLater && !quiet) {
+      await this.requeue(message);
+    } else {
+      unhandled = error;
+    }
+    if (unhandled !== undefined && !quiet) this.logFailure(message, consumer, unhandled);
+    // Atomicity: what the consumer sent goes out now, even when it threw.
+    await this.flush(pending, message);
+    this.emit('consumerFinished', { message, consumer, error, durationMs: performance.now() - started });
+    return unhandled;
+  }
+
+  private logFailure(message: Message, consumer: string, error: unknown): void {
+    const reply = message.replyChannel ? ` (reply channel ${message.replyChannel.name})` : '';
+    // The stack was logged where the error was caught (Nest's exception handler); this line says where.
+    const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    this.logger.error(`Consumer ${consumer} failed on "${message.channel.name}"${reply}: ${detail}`);
+  }
+
+  private async flush(pending: readonly PendingSend[], message: Message): Promise<void> {
+    for (const send of pending) {
+      const deadline = Date.now() + FLUSH_DEADLINE_MS;
+      for (;;) {
+        try {
+          await send.send();
+          break;
+        } catch (error) {
+          if (error instanceof ChannelFull && Date.now() < deadline) {
+            await sleep(FLUSH_RETRY_MS);
+            continue;
+          }
+          // Backpressure must never crash the worker: log and go on with the next send.
+          this.logger.error(
+            `Dropped a send to ${send.kind} "${send.target}" from the consumer of "${message.channel.name}": ` +
+              `${(error as Error).message}`,
+          );
+          break;
+        }
+      }
+    }
+  }
+
+  private async requeue(message: Message): Promise<void> {
+    const content = message.content;
+    const retries = (typeof content[RETRIES_KEY] === 'number' ? content[RETRIES_KEY] : 0) + 1;
+    const channel = message.channel.name;
+    if (retries > this.messageRetries) {
+      this.logger.warn(`Dropping a message on "${channel}" after ${this.messageRetries} ConsumeLater retries`);
+      return;
+    }
+    const requeued = { ...content, [RETRIES_KEY]: retries };
+    for (let attempt = 1; attempt <= REQUEUE_ATTEMPTS; attempt++) {
+      try {
+        await this.layer.send(channel, requeued);
+        return;
+      } catch (error) {
+        if (!(error instanceof ChannelFull)) {
+          this.logger.error(`Could not requeue a message on "${channel}": ${(error as Error).message}`);
+          return;
+        }
+        await sleep(REQUEUE_RETRY_MS);
+      }
+    }
+    this.logger.warn(`Dropping a message on "${channel}": the channel stayed full while requeueing it`);
+  }
+}
