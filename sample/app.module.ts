@@ -1,16 +1,12 @@
-import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import type { GroupsChannelLayer } from '../src';
-import { CHANNEL_LAYER, createChannelLayer } from './channel-layer.provider';
+import { Module } from '@nestjs/common';
+import { ChannelsModule } from '../src';
+import { channelsConfig } from './channels-config';
 import { LayerController } from './layer.controller';
+import { TasksConsumer } from './tasks.consumer';
 
 @Module({
+  imports: [ChannelsModule.forRootAsync({ useFactory: () => channelsConfig() })],
   controllers: [LayerController],
-  providers: [{ provide: CHANNEL_LAYER, useFactory: () => createChannelLayer() }],
+  providers: [TasksConsumer],
 })
-export class AppModule implements OnApplicationShutdown {
-  constructor(@Inject(CHANNEL_LAYER) private readonly layer: GroupsChannelLayer) {}
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.layer.close();
-  }
-}
+export class AppModule {}

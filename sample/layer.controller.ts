@@ -3,15 +3,20 @@ import {
   Body,
   Controller,
   Get,
-  Inject,
   Param,
   PayloadTooLargeException,
   Post,
   Query,
   ServiceUnavailableException,
 } from '@nestjs/common';
-import { ChannelFull, MessageTooLarge, type ChannelMessage, type GroupsChannelLayer } from '../src';
-import { CHANNEL_LAYER } from './channel-layer.provider';
+import {
+  ChannelFull,
+  ChannelsService,
+  InjectChannelLayer,
+  MessageTooLarge,
+  type ChannelMessage,
+  type GroupsChannelLayer,
+} from '../src';
 
 /** Maps layer errors to HTTP: a full channel is 503, too large 413, bad names or values 400. */
 async function http<T>(work: Promise<T>): Promise<T> {
@@ -25,14 +30,18 @@ async function http<T>(work: Promise<T>): Promise<T> {
   }
 }
 
-/** A window onto the channel layer over HTTP: send, receive (long-poll), groups and statistics. */
+/** A window onto the channel layer over HTTP: tasks, send, receive (long-poll), groups and statistics. */
 @Controller()
 export class LayerController {
-  constructor(@Inject(CHANNEL_LAYER) private readonly layer: GroupsChannelLayer) {}
+  constructor(
+    @InjectChannelLayer() private readonly layer: GroupsChannelLayer,
+    private readonly channels: ChannelsService,
+  ) {}
 
   @Get()
   index(): Record<string, string> {
     return {
+      task: 'POST /tasks  {"text": "..."}  (a worker uppercases it and replies)',
       send: 'POST /channels/:channel  (JSON body is the message)',
       receive: 'GET /channels/:channel?wait=seconds',
       join: 'POST /groups/:group/:channel',
@@ -41,6 +50,19 @@ export class LayerController {
       members: 'GET /groups/:group',
       stats: 'GET /stats',
     };
+  }
+
+  /** Sends a task to the `sample.tasks` consumer and waits (up to 5 s) for its reply. */
+  @Post('tasks')
+  async task(@Body() body: { text?: unknown }) {
+    // A single-reader channel of its own, so concurrent requests never take each other's replies.
+    const replyChannel = await this.layer.newChannel('sample.results?');
+    await http(
+      this.channels.channel('sample.tasks').send({ text: String(body.text ?? ''), reply_channel: replyChannel }),
+    );
+    const [, reply] = await this.layer.receive([replyChannel], { block: true, timeout: 5 });
+    if (!reply) throw new ServiceUnavailableException('No worker answered within 5 s');
+    return reply;
   }
 
   @Post('channels/:channel')

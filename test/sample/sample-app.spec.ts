@@ -2,7 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { GroupsChannelLayer } from '../../src';
 import { AppModule } from '../../sample/app.module';
-import { CHANNEL_LAYER } from '../../sample/channel-layer.provider';
+import { ChannelLayerRegistry } from '../../src';
 import { findOrStartRedis, type TestRedis } from '../support/redis-server';
 
 interface Received {
@@ -36,13 +36,20 @@ describe.each(['memory', 'redis'])('the sample app on the %s layer', (kind) => {
       process.env.REDIS_URL = redis.url;
     }
     ({ app, url } = await startSample());
-    await app.get<GroupsChannelLayer>(CHANNEL_LAYER).flush();
+    await (app.get(ChannelLayerRegistry).layer() as GroupsChannelLayer).flush();
   });
   afterAll(async () => {
     await app.close();
     delete process.env.CHANNEL_LAYER;
     delete process.env.REDIS_URL;
     await redis?.stop();
+  });
+
+  it('runs a background task in the worker and returns its reply', async () => {
+    const replies = await Promise.all(
+      ['one', 'two', 'three'].map(async (text) => (await post(`${url}/tasks`, { text })).json()),
+    );
+    expect(replies.map((reply) => (reply as { result: string }).result)).toEqual(['ONE', 'TWO', 'THREE']);
   });
 
   it('sends to a channel and long-polls it back', async () => {

@@ -1,0 +1,6 @@
+import 'reflect-metadata';
+import { runWorker } from '../src';
+import { AppModule } from './app.module';
+
+// A worker process: the same app's consumers, no HTTP server. `CHANNEL_LAYER=redis npm run worker`.
+void runWorker(AppModule);
