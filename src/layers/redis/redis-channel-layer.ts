@@ -44,6 +44,10 @@ interface ShardPlan {
 const MAX_BLOCK_MS = 30_000;
 const OUTAGE_BACKOFF_MS = 200;
 
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
 function shuffled<T>(items: readonly T[]): T[] {
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
@@ -75,8 +79,7 @@ export class RedisChannelLayer implements GroupsChannelLayer {
   private readonly statistics: '1' | '0';
   private readonly logger = new Logger(RedisChannelLayer.name);
   private readonly stash = new Map<string, FifoQueue<StashedMessage>>();
-  private readonly closing = new AbortController();
-  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly blockingReceives = new Set<Promise<ReceiveResult>>();
   private sendCursor = 0;
   private closed = false;
 
@@ -131,16 +134,14 @@ export class RedisChannelLayer implements GroupsChannelLayer {
     const payload = this.codec.encode(message);
     const base = nonLocalName(channel);
     const shard = this.shardOfChannel(channel);
-    const [ok, dead] = (await this.track(
-      shard.run('SEND', [
-        base,
-        channel.slice(base.length),
-        payload,
-        this.expiryMs,
-        this.options.capacities.capacityOf(base),
-        this.statistics,
-      ]),
-    )) as [number, string[]];
+    const [ok, dead] = (await shard.run('SEND', [
+      base,
+      channel.slice(base.length),
+      payload,
+      this.expiryMs,
+      this.options.capacities.capacityOf(base),
+      this.statistics,
+    ])) as [number, string[]];
     this.forgetElsewhere(dead, shard);
     if (!ok) throw new ChannelFull(channel);
   }
@@ -153,7 +154,14 @@ export class RedisChannelLayer implements GroupsChannelLayer {
     if (stashed) return stashed;
     const plan = this.receivePlan(channels);
     if (waitMs <= 0) return this.receiveNow(plan);
-    return this.track(this.receiveBlocking(plan, waitMs, options.signal));
+    // Blocking receives are awaited by close(), which interrupts them first.
+    const receiving = this.receiveBlocking(plan, waitMs, options.signal);
+    this.blockingReceives.add(receiving);
+    try {
+      return await receiving;
+    } finally {
+      this.blockingReceives.delete(receiving);
+    }
   }
 
   async newChannel(pattern: string): Promise<string> {
@@ -167,21 +175,19 @@ export class RedisChannelLayer implements GroupsChannelLayer {
     this.assertOpen();
     assertGroupName(group);
     assertChannelName(channel);
-    await this.track(
-      this.shardOfGroup(group).run('GROUP_ADD', [
-        group,
-        channel,
-        this.options.capacities.capacityOf(nonLocalName(channel)),
-        this.groupExpiryMs,
-      ]),
-    );
+    await this.shardOfGroup(group).run('GROUP_ADD', [
+      group,
+      channel,
+      this.options.capacities.capacityOf(nonLocalName(channel)),
+      this.groupExpiryMs,
+    ]);
   }
 
   async groupDiscard(group: string, channel: string): Promise<void> {
     this.assertOpen();
     assertGroupName(group);
     assertChannelName(channel);
-    await this.track(this.shardOfGroup(group).run('GROUP_DISCARD', [group, channel]));
+    await this.shardOfGroup(group).run('GROUP_DISCARD', [group, channel]);
   }
 
   async groupChannels(group: string): Promise<string[]> {
@@ -199,9 +205,13 @@ export class RedisChannelLayer implements GroupsChannelLayer {
     const payload = this.codec.encode(message);
     const home = this.shardOfGroup(group);
     if (this.shards.length === 1) {
-      const [, dead] = (await this.track(
-        home.run('GROUP_SEND', [group, payload, this.expiryMs, this.groupExpiryMs, this.statistics]),
-      )) as [number, string[]];
+      const [, dead] = (await home.run('GROUP_SEND', [
+        group,
+        payload,
+        this.expiryMs,
+        this.groupExpiryMs,
+        this.statistics,
+      ])) as [number, string[]];
       this.forgetElsewhere(dead, home);
       return;
     }
@@ -216,9 +226,10 @@ export class RedisChannelLayer implements GroupsChannelLayer {
     }
     await Promise.all(
       [...byShard].map(async ([shard, members]) => {
-        const [, dead] = (await this.track(
-          shard.run('GROUP_PUSH', [payload, this.expiryMs, this.statistics, ...members]),
-        )) as [number, string[]];
+        const [, dead] = (await shard.run('GROUP_PUSH', [payload, this.expiryMs, this.statistics, ...members])) as [
+          number,
+          string[],
+        ];
         this.forgetElsewhere(dead, shard);
       }),
     );
@@ -227,17 +238,19 @@ export class RedisChannelLayer implements GroupsChannelLayer {
   async flush(): Promise<void> {
     this.assertOpen();
     this.stash.clear();
-    const pattern = `${this.prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
-    await Promise.all(this.shards.map((shard) => shard.deleteMatching(pattern)));
+    await Promise.all(this.shards.map((shard) => shard.deleteMatching(`${escapeGlob(this.prefix)}*`)));
   }
 
+  /** Sums the per-channel counters (SCAN over `stats:*`): meant for dashboards, not hot paths. */
   async globalStatistics(): Promise<LayerStatistics> {
     this.assertOpen();
     const totals = { messages_count: 0, channel_full_count: 0 };
     for (const shard of this.shards) {
-      const [count, full] = (await shard.run('GLOBAL_STATS', [])) as [number, number];
-      totals.messages_count += count;
-      totals.channel_full_count += full;
+      const keys = await shard.scanKeys(`${escapeGlob(this.prefix)}stats:*`);
+      for (const [count, full] of await shard.hmgetMany(keys, ['messages_count', 'channel_full_count'])) {
+        totals.messages_count += Number(count ?? 0);
+        totals.channel_full_count += Number(full ?? 0);
+      }
     }
     return totals;
   }
@@ -264,22 +277,15 @@ export class RedisChannelLayer implements GroupsChannelLayer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.closing.abort();
-    await Promise.allSettled([...this.inFlight]);
+    for (const shard of this.shards) shard.interruptBlocking();
+    await Promise.allSettled([...this.blockingReceives]);
     this.stash.clear();
+    // QUIT is answered after every pending command, so sends in progress still complete.
     await Promise.all(this.shards.map((shard) => shard.close()));
   }
 
   private assertOpen(): void {
     if (this.closed) throw new ChannelLayerClosed();
-  }
-
-  /** Keeps track of pending Redis work so `close()` can let it finish first. */
-  private track<T>(work: Promise<T>): Promise<T> {
-    this.inFlight.add(work);
-    const untrack = (): void => void this.inFlight.delete(work);
-    work.then(untrack, untrack);
-    return work;
   }
 
   private shardOfChannel(channel: string): RedisShard {
@@ -294,11 +300,12 @@ export class RedisChannelLayer implements GroupsChannelLayer {
   }
 
   private async groupMembers(group: string): Promise<string[]> {
-    return (await this.track(this.shardOfGroup(group).run('GROUP_MEMBERS', [group, this.groupExpiryMs]))) as string[];
+    return (await this.shardOfGroup(group).run('GROUP_MEMBERS', [group, this.groupExpiryMs])) as string[];
   }
 
   /** Normal channels may sit on any host; `!` and `?` channels on their hashed host only. */
   private receivePlan(channels: readonly string[]): ShardPlan[] {
+    if (this.shards.length === 1) return [{ shard: this.shards[0], bases: channels as string[] }];
     const plans = new Map<RedisShard, Set<string>>();
     for (const channel of channels) {
       const targets = isSingleReader(channel) ? [this.shardOfChannel(channel)] : this.shards;
@@ -314,7 +321,7 @@ export class RedisChannelLayer implements GroupsChannelLayer {
   private async receiveNow(plan: readonly ShardPlan[]): Promise<ReceiveResult> {
     for (const { shard, bases } of shuffled(plan)) {
       const order = shuffled(bases);
-      const [index, entry, dead] = (await this.track(shard.run('RECEIVE', order, true))) as [number, Buffer, Buffer[]];
+      const [index, entry, dead] = (await shard.run('RECEIVE', order, true)) as [number, Buffer, Buffer[]];
       this.forgetElsewhere(
         dead.map((name) => name.toString('utf8')),
         shard,
@@ -335,7 +342,7 @@ export class RedisChannelLayer implements GroupsChannelLayer {
     const deadline = Date.now() + waitMs;
     for (;;) {
       const remaining = deadline - Date.now();
-      if (remaining <= 0 || signal?.aborted || this.closing.signal.aborted) return [null, null];
+      if (remaining <= 0 || signal?.aborted || this.closed) return [null, null];
       const started = Date.now();
       const popped = await this.blockingPop(plan, Math.min(remaining, MAX_BLOCK_MS), signal);
       let result: ReceiveResult | null = null;
@@ -348,7 +355,7 @@ export class RedisChannelLayer implements GroupsChannelLayer {
       const stashed = this.takeStashed(plan.flatMap((p) => p.bases));
       if (stashed) return stashed;
       // A pop that returned at once with nothing means Redis is unreachable: do not spin.
-      if (popped.length === 0 && Date.now() - started < Math.min(remaining, MAX_BLOCK_MS) / 2) {
+      if (popped.length === 0 && !this.closed && Date.now() - started < Math.min(remaining, MAX_BLOCK_MS) / 2) {
         await new Promise((resolve) => setTimeout(resolve, Math.min(OUTAGE_BACKOFF_MS, remaining)));
       }
     }
@@ -360,10 +367,19 @@ export class RedisChannelLayer implements GroupsChannelLayer {
     ms: number,
     signal?: AbortSignal,
   ): Promise<Array<{ shard: RedisShard; entry: PoppedEntry }>> {
+    if (plan.length === 1) {
+      // The common case (one host): no race to arrange.
+      const { shard, bases } = plan[0];
+      const pop = shard.blockingPop(bases.length > 1 ? shuffled(bases) : bases, ms);
+      const cancel = (): void => pop.cancel();
+      signal?.addEventListener('abort', cancel);
+      const entry = await pop.done;
+      signal?.removeEventListener('abort', cancel);
+      return entry ? [{ shard, entry }] : [];
+    }
     const pops = plan.map(({ shard, bases }) => ({ shard, pop: shard.blockingPop(shuffled(bases), ms) }));
     const cancelAll = (): void => pops.forEach(({ pop }) => pop.cancel());
     signal?.addEventListener('abort', cancelAll);
-    this.closing.signal.addEventListener('abort', cancelAll);
     try {
       const results = await Promise.all(
         pops.map(async ({ shard, pop }) => {
@@ -375,7 +391,6 @@ export class RedisChannelLayer implements GroupsChannelLayer {
       return results.filter((result) => result !== null);
     } finally {
       signal?.removeEventListener('abort', cancelAll);
-      this.closing.signal.removeEventListener('abort', cancelAll);
     }
   }
 
@@ -434,9 +449,9 @@ export class RedisChannelLayer implements GroupsChannelLayer {
     if (channels.length === 0 || this.closed) return;
     for (const shard of this.shards) {
       if (shard === except) continue;
-      this.track(shard.run('FORGET_CHANNELS', channels)).catch((error: Error) =>
-        this.logger.warn(`Could not drop expired channels from groups: ${error.message}`),
-      );
+      shard
+        .run('FORGET_CHANNELS', channels)
+        .catch((error: Error) => this.logger.warn(`Could not drop expired channels from groups: ${error.message}`));
     }
   }
 }

@@ -1,10 +1,8 @@
 import { Logger } from '@nestjs/common';
 import Redis, { type RedisOptions } from 'ioredis';
-import * as scripts from './lua-scripts';
+import { SCRIPT_SHAS, SCRIPTS, type ScriptName } from './lua-scripts';
 
-export type ScriptName = keyof typeof scripts;
 type ScriptArg = string | Buffer | number;
-type ScriptCall = (...args: ScriptArg[]) => Promise<unknown>;
 
 /** A popped list entry: which list it came from and its raw bytes. */
 export interface PoppedEntry {
@@ -54,16 +52,25 @@ export class RedisShard {
       this.outageLogged = false;
       void this.checkServer();
     });
-    for (const [name, lua] of Object.entries(scripts)) {
-      this.command.defineCommand(`asgi${name}`, { numberOfKeys: 0, lua });
+  }
+
+  /**
+   * Runs one of the layer's Lua scripts (the prefix is always its first argument): EVALSHA with
+   * the precomputed SHA1, and EVAL once when the server does not have it yet (or lost it in a restart).
+   */
+  async run(script: ScriptName, args: readonly ScriptArg[], buffers = false): Promise<unknown> {
+    try {
+      return await this.call(buffers, 'evalsha', SCRIPT_SHAS[script], args);
+    } catch (error) {
+      if (!(error as Error).message.startsWith('NOSCRIPT')) throw error;
+      return this.call(buffers, 'eval', SCRIPTS[script], args);
     }
   }
 
-  /** Runs one of the layer's Lua scripts (the prefix is always its first argument). */
-  run(script: ScriptName, args: readonly ScriptArg[], buffers = false): Promise<unknown> {
-    const commands = this.command as unknown as Record<string, ScriptCall>;
-    const call = commands[`asgi${script}${buffers ? 'Buffer' : ''}`];
-    return call.call(this.command, this.prefix, ...args);
+  private call(buffers: boolean, command: string, script: string, args: readonly ScriptArg[]): Promise<unknown> {
+    return buffers
+      ? this.command.callBuffer(command, script, 0, this.prefix, ...args)
+      : this.command.call(command, script, 0, this.prefix, ...args);
   }
 
   /** Redis time now, estimated from the local clock. */
@@ -120,14 +127,39 @@ export class RedisShard {
     };
   }
 
-  /** Deletes every key matching `pattern` (SCAN + UNLINK: never blocks Redis like KEYS). */
-  async deleteMatching(pattern: string): Promise<void> {
+  /** Ends every blocking pop in progress (they resolve null): used when the layer closes. */
+  interruptBlocking(): void {
+    for (const connection of this.busy) connection.redis.disconnect();
+  }
+
+  /** Every key matching `pattern`, by SCAN. */
+  async scanKeys(pattern: string): Promise<string[]> {
+    const keys: string[] = [];
     let cursor = '0';
     do {
-      const [next, keys] = await this.command.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      if (keys.length > 0) await this.command.unlink(...keys);
+      const [next, batch] = await this.command.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      keys.push(...batch);
       cursor = next;
     } while (cursor !== '0');
+    return keys;
+  }
+
+  /** HMGET of the same fields on many keys, in one pipeline. */
+  async hmgetMany(keys: readonly string[], fields: readonly string[]): Promise<Array<Array<string | null>>> {
+    if (keys.length === 0) return [];
+    const pipeline = this.command.pipeline();
+    for (const key of keys) pipeline.hmget(key, ...fields);
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([error, value]) => {
+      if (error) throw error;
+      return value as Array<string | null>;
+    });
+  }
+
+  /** Deletes every key matching `pattern` (SCAN + UNLINK: never blocks Redis like KEYS). */
+  async deleteMatching(pattern: string): Promise<void> {
+    const keys = await this.scanKeys(pattern);
+    for (let i = 0; i < keys.length; i += 1000) await this.command.unlink(...keys.slice(i, i + 1000));
   }
 
   async close(): Promise<void> {
@@ -143,7 +175,7 @@ export class RedisShard {
     if (!connection) {
       const redis = this.command.duplicate({ enableAutoPipelining: false });
       const created: BlockingConnection = { redis, id: undefined };
-      redis.on('error', () => undefined); // reported through the command connection
+      redis.on('error', () => undefined); // outages are reported through the command connection
       redis.on('ready', () => {
         redis.client('ID').then(
           (id) => (created.id = Number(id)),

@@ -79,7 +79,7 @@ describe('RedisChannelLayer keys and round trips', () => {
     layer = new RedisChannelLayer({ hosts: [server.url], prefix });
     await layer.send('counted', {});
     const keys = await direct.keys(`${prefix}stats*`);
-    expect(keys.sort()).toEqual([`${prefix}stats`, `${prefix}stats:counted`]);
+    expect(keys).toEqual([`${prefix}stats:counted`]);
     for (const key of keys) expect(await direct.pttl(key)).toBeGreaterThan(0);
   });
 

@@ -1,0 +1,216 @@
+import { cpus, loadavg, totalmem } from 'node:os';
+import type { ScenarioFigures } from './layer-send-receive';
+import type { LayerKind } from './targets';
+
+/** A scenario as planned, and either its figures or why it failed. */
+export interface ScenarioOutcome {
+  layer: LayerKind;
+  channel: string;
+  inFlight: number;
+  figures?: ScenarioFigures;
+  error?: string;
+}
+
+export interface MachineInfo {
+  node: string;
+  platform: string;
+  arch: string;
+  cpuCount: number;
+  cpuModel: string;
+  totalMemoryMiB: number;
+  /** 1-minute load average when the bench started: other work on the machine skews the figures. */
+  loadAverage: number;
+  redisVersion: string;
+}
+
+export interface BenchSettings {
+  rounds: number;
+  /** Warm-up before the first round of a scenario, and before each later one. */
+  warmupMs: { first: number; later: number };
+  /** Measured window of each round. */
+  measureMs: number;
+  inFlight: readonly number[];
+  message: string;
+}
+
+export interface BenchReport {
+  benchmark: 'layer send→receive';
+  timestamp: string;
+  machine: MachineInfo;
+  settings: BenchSettings;
+  scenarios: Array<ScenarioOutcome & { ratioToRaw?: number }>;
+  /** Redis layer msgs/s ÷ raw ioredis msgs/s, per in-flight level (normal channel). */
+  redisLayerVsRaw: Array<{ inFlight: number; ratio: number }>;
+  goal: { redisLayerVsRaw: number };
+  /** Set when other work on the machine (or its hypervisor) took enough CPU to skew the figures. */
+  noisy?: string;
+  failed: number;
+}
+
+export const RATIO_GOAL = 0.7;
+/** Steal above this (% of one core) during a window makes the run's figures unreliable. */
+const NOISY_STEAL_PERCENT = 20;
+
+export function machineInfo(redisVersion: string): MachineInfo {
+  const processors = cpus();
+  return {
+    node: process.version,
+    platform: process.platform,
+    arch: process.arch,
+    cpuCount: processors.length,
+    cpuModel: processors[0]?.model.trim() ?? 'unknown',
+    totalMemoryMiB: Math.round(totalmem() / 2 ** 20),
+    loadAverage: loadavg()[0],
+    redisVersion,
+  };
+}
+
+/** Messages/s of the layer ÷ those of the raw ioredis reference at the same in-flight level. */
+function ratioToRaw(outcome: ScenarioOutcome, outcomes: readonly ScenarioOutcome[]): number | undefined {
+  if (outcome.layer === 'raw ioredis' || !outcome.figures) return undefined;
+  const raw = outcomes.find((o) => o.layer === 'raw ioredis' && o.inFlight === outcome.inFlight)?.figures;
+  return raw ? outcome.figures.messagesPerSecond / raw.messagesPerSecond : undefined;
+}
+
+/** Names the scenario with the most steal when it is high enough to skew throughput comparisons. */
+function noisiness(outcomes: readonly ScenarioOutcome[]): string | undefined {
+  let worst: ScenarioOutcome | undefined;
+  for (const o of outcomes) {
+    if (o.figures && o.figures.cpuPercent.steal > (worst?.figures?.cpuPercent.steal ?? NOISY_STEAL_PERCENT)) worst = o;
+  }
+  if (!worst?.figures) return undefined;
+  return (
+    `steal reached ${Math.round(worst.figures.cpuPercent.steal)}% of a core (${worst.layer} ${worst.channel} ` +
+    `@${worst.inFlight}): the hypervisor was busy, so msgs/s and ÷ raw are unreliable; compare µs/msg or rerun`
+  );
+}
+
+export function buildReport(
+  outcomes: readonly ScenarioOutcome[],
+  machine: MachineInfo,
+  settings: BenchSettings,
+): BenchReport {
+  const scenarios = outcomes.map((o) => ({ ...o, ratioToRaw: ratioToRaw(o, outcomes) }));
+  return {
+    benchmark: 'layer send→receive',
+    timestamp: new Date().toISOString(),
+    machine,
+    settings,
+    scenarios,
+    redisLayerVsRaw: scenarios.flatMap(({ layer, channel, inFlight, ratioToRaw: value }) =>
+      layer === 'redis layer' && !channel.includes('!') && value !== undefined ? [{ inFlight, ratio: value }] : [],
+    ),
+    goal: { redisLayerVsRaw: RATIO_GOAL },
+    noisy: noisiness(outcomes),
+    failed: outcomes.filter((o) => o.error !== undefined).length,
+  };
+}
+
+const integer = (value: number): string => Math.round(value).toLocaleString('en-US');
+const percent = (value: number | undefined): string => (value === undefined ? '—' : `${Math.round(value * 100)}%`);
+/** Truncated, so a ratio just under the goal never prints as the goal. */
+const ratio = (value: number | undefined): string => (value === undefined ? '—' : `${Math.floor(value * 100)}%`);
+const ms = (value: number): string => value.toFixed(value < 1 ? 3 : value < 10 ? 2 : 1);
+const fixed2 = (value: number | undefined): string => (value === undefined ? '—' : value.toFixed(2));
+const cpu = (value: number | undefined): string => (value === undefined ? '—' : `${Math.round(value)}%`);
+const micros = (value: number | undefined): string => (value === undefined ? '—' : value.toFixed(value < 10 ? 2 : 0));
+
+/** Columns padded to their widest cell; the first `left` columns left-aligned, the rest right-aligned. */
+function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>, left: number): string {
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, i) => (i < left ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
+}
+
+const HEADER = [
+  'layer',
+  'channel',
+  'in flight',
+  'msgs/s',
+  'spread',
+  '÷ raw',
+  'p50 ms',
+  'p99 ms',
+  'cmd/msg client',
+  'cmd/msg total',
+  'CPU client',
+  'CPU redis',
+  'CPU machine',
+  'steal',
+  'µs/msg client',
+  'µs/msg redis',
+];
+
+/** Half the range of the per-round rates, relative to their mean: ±3% means rounds within 6%. */
+function spread(rates: readonly number[]): string {
+  const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
+  return `±${Math.round(((Math.max(...rates) - Math.min(...rates)) / 2 / mean) * 100)}%`;
+}
+
+function row(scenario: BenchReport['scenarios'][number]): string[] {
+  const head = [scenario.layer, scenario.channel, String(scenario.inFlight)];
+  const f = scenario.figures;
+  if (!f) return [...head, 'FAILED', ...HEADER.slice(head.length + 1).map(() => '—')];
+  return [
+    ...head,
+    integer(f.messagesPerSecond),
+    spread(f.roundRates),
+    ratio(scenario.ratioToRaw),
+    ms(f.latencyMs.p50),
+    ms(f.latencyMs.p99),
+    fixed2(f.commandsPerMessage?.client),
+    fixed2(f.commandsPerMessage?.total),
+    cpu(f.cpuPercent.client),
+    cpu(f.cpuPercent.redis),
+    cpu(f.cpuPercent.machine),
+    cpu(f.cpuPercent.steal),
+    micros(f.cpuMicrosPerMessage.client),
+    micros(f.cpuMicrosPerMessage.redis),
+  ];
+}
+
+export function formatReport(report: BenchReport): string {
+  const { machine, settings, goal } = report;
+  const warmup = `${settings.warmupMs.first / 1000} s (${settings.warmupMs.later / 1000} s before later rounds)`;
+  const out = [
+    `${report.benchmark} — ${report.timestamp}`,
+    `node ${machine.node} ${machine.platform}/${machine.arch}, ${machine.cpuCount} CPUs (${machine.cpuModel}), ` +
+      `load average ${machine.loadAverage.toFixed(2)} at start, redis-server ${machine.redisVersion}`,
+    `closed loop: N messages in flight, one blocking receive loop; ${settings.rounds} rounds of ` +
+      `${settings.measureMs / 1000} s per scenario, interleaved with the other scenarios of the same N; warm-up ${warmup}`,
+    'msgs/s over all rounds, spread = ± half the range of the rounds; ÷ raw = msgs/s ÷ raw ioredis at the same N; ' +
+      'latency = send() call → receive() returns',
+    'cmd/msg: Redis commands per message (INFO commandstats): client = top-level, total = with those run in Lua',
+    `CPU: % of one core (of ${machine.cpuCount * 100}%): client = this process, machine = all processes and the ` +
+      'kernel, steal = CPU the hypervisor gave to others; high steal or machine CPU means noisy figures',
+    'µs/msg: CPU time per message of this process and of Redis (steadier than msgs/s when steal is high)',
+    '',
+    table(HEADER, report.scenarios.map(row), 2),
+    '',
+  ];
+  const ratios = report.redisLayerVsRaw.map(
+    (level) =>
+      `${level.inFlight} in flight ${ratio(level.ratio)}${level.ratio < goal.redisLayerVsRaw ? ' (below)' : ''}`,
+  );
+  out.push(`redis layer ÷ raw ioredis (goal ≥ ${percent(goal.redisLayerVsRaw)}): ${ratios.join(', ') || '—'}`);
+  if (report.noisy) out.push(`WARNING: ${report.noisy}`);
+  out.push('commands per message:');
+  for (const { layer, channel, inFlight, figures } of report.scenarios) {
+    if (!figures?.commandsPerMessage) continue;
+    const calls = Object.entries(figures.commandsPerMessage.byCommand)
+      .filter(([, perMessage]) => perMessage >= 0.005)
+      .map(([command, perMessage]) => `${command} ${perMessage.toFixed(2)}`);
+    out.push(`  ${layer} ${channel} @${inFlight}: ${calls.join(', ')}`);
+  }
+  const failures = report.scenarios.filter((s) => s.error !== undefined);
+  if (failures.length > 0) {
+    out.push('', `${failures.length} scenario(s) FAILED:`);
+    for (const { layer, channel, inFlight, error } of failures)
+      out.push(`  ${layer} ${channel} @${inFlight}: ${error}`);
+  }
+  return out.join('\n');
+}

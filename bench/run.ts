@@ -1,0 +1,138 @@
+// `npm run bench`: layer send → receive benchmarks; prints a table, writes bench/results/latest.json.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startRedisServer } from '../test/support/redis-server';
+import { Scenario, type RoundSettings } from './layer-send-receive';
+import { RedisProbe } from './redis-stats';
+import { buildReport, formatReport, machineInfo, type BenchSettings, type ScenarioOutcome } from './report';
+import { connect, disconnect, inMemoryTarget, rawIoredisTarget, redisLayerTarget } from './targets';
+
+const IN_FLIGHT = [1, 16, 256] as const;
+const ROUNDS = 5;
+const FIRST_WARMUP_MS = 500;
+const LATER_WARMUP_MS = 200;
+/** BENCH_SECONDS sets each round's measured window (default 0.6 s; 5 rounds per scenario). */
+const MEASURE_MS = measureMs(process.env.BENCH_SECONDS);
+const RECEIVE_TIMEOUT_SECONDS = 2;
+/** A round still running this long after its planned end has hung. */
+const ROUND_GRACE_MS = 10_000;
+const RESULTS_DIR = join(__dirname, 'results');
+
+function measureMs(seconds: string | undefined): number {
+  const value = Number(seconds ?? 0.6);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`BENCH_SECONDS must be a positive number, got ${seconds}`);
+  return value * 1000;
+}
+
+/** The scenarios of one in-flight level; they take turns round by round. */
+function scenarios(redisUrl: string, inFlight: number, probe: RedisProbe): Scenario[] {
+  const targets = [
+    inMemoryTarget('bench.echo'),
+    rawIoredisTarget(redisUrl, 'bench.echo'),
+    redisLayerTarget(redisUrl, 'bench.echo'),
+  ];
+  if (inFlight === 16) targets.push(redisLayerTarget(redisUrl, 'bench.reply!abc'));
+  return targets.map((target) => new Scenario(target, inFlight, probe));
+}
+
+function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Runs every round of one level's scenarios, rotating their order each round. */
+async function runLevel(level: Scenario[]): Promise<void> {
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = [...level.slice(round % level.length), ...level.slice(0, round % level.length)];
+      for (const scenario of order) {
+        if (scenario.error !== undefined) continue;
+        const name = `${scenario.target.layer} ${scenario.target.channel} @${scenario.inFlight}`;
+        process.stderr.write(`round ${round + 1}/${ROUNDS}: ${name}\n`);
+        const settings: Omit<RoundSettings, 'inFlight'> = {
+          warmupMs: round === 0 ? FIRST_WARMUP_MS : LATER_WARMUP_MS,
+          measureMs: MEASURE_MS,
+          receiveTimeoutSeconds: RECEIVE_TIMEOUT_SECONDS,
+        };
+        try {
+          const limit = settings.warmupMs + settings.measureMs + ROUND_GRACE_MS;
+          await withDeadline(scenario.runRound(settings), limit, name);
+        } catch (error) {
+          scenario.error = describe(error);
+          process.stderr.write(`${name} FAILED: ${scenario.error}\n`);
+          // Closing ends a loop that may still be running, so it cannot skew the other scenarios.
+          await scenario.close().catch(() => undefined);
+        }
+      }
+    }
+  } finally {
+    await Promise.all(level.map((scenario) => scenario.close().catch(() => undefined)));
+  }
+}
+
+async function main(): Promise<number> {
+  const redis = await startRedisServer();
+  const stopOnSignal = (signal: NodeJS.Signals): void => {
+    void redis.stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', stopOnSignal);
+  process.once('SIGTERM', stopOnSignal);
+  const admin = connect(redis.url);
+  try {
+    const probe = new RedisProbe(admin);
+    const machine = machineInfo(await probe.version());
+    const all: Scenario[] = [];
+    for (const inFlight of IN_FLIGHT) {
+      const level = scenarios(redis.url, inFlight, probe);
+      await runLevel(level);
+      all.push(...level);
+    }
+    const settings: BenchSettings = {
+      rounds: ROUNDS,
+      warmupMs: { first: FIRST_WARMUP_MS, later: LATER_WARMUP_MS },
+      measureMs: MEASURE_MS,
+      inFlight: IN_FLIGHT,
+      message: "{ text: 'hello world', n, sent_at }",
+    };
+    const outcomes = all.map((scenario): ScenarioOutcome => {
+      const figures = scenario.figures();
+      const { target, inFlight } = scenario;
+      const error = scenario.error ?? (figures ? undefined : 'no round completed');
+      return { layer: target.layer, channel: target.channel, inFlight, ...(error ? { error } : { figures }) };
+    });
+    const report = buildReport(outcomes, machine, settings);
+    console.log(formatReport(report));
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    const file = join(RESULTS_DIR, 'latest.json');
+    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`\nwrote ${file}`);
+    return report.failed > 0 ? 1 : 0;
+  } finally {
+    await disconnect(admin);
+    await redis.stop();
+    process.off('SIGINT', stopOnSignal);
+    process.off('SIGTERM', stopOnSignal);
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+    // Everything is closed by now; if a stray handle still keeps the process alive, say so and exit.
+    setTimeout(() => {
+      console.error(`bench: still running after cleanup: ${process.getActiveResourcesInfo().join(', ')}`);
+      process.exit(code || 1);
+    }, 5000).unref();
+  },
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
