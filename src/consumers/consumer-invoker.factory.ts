@@ -72,17 +72,7 @@ export class ConsumerInvokerFactory {
   forMethod(instance: object, methodName: string): ConsumerInvoker {
     const prototype = Object.getPrototypeOf(instance) as Record<string, (...args: unknown[]) => unknown>;
     defineDefaultConsumerParams(prototype.constructor, methodName);
-    const handler = this.contextCreator.create(
-      instance,
-      prototype[methodName],
-      methodName,
-      CONSUMER_PARAMS_METADATA,
-      paramsFactory,
-      undefined,
-      undefined,
-      ENHANCERS,
-      CHANNELS_CONTEXT,
-    );
+    const handler = this.withEnhancers(instance, prototype[methodName], methodName);
     return denyOnConnect((message, kwargs) => handler(message, kwargs));
   }
 
@@ -101,17 +91,7 @@ export class ConsumerInvokerFactory {
       Reflect.defineMetadata(key, Reflect.getMetadata(key, dispatch), callback);
     }
     defineDefaultConsumerParams(consumer, 'dispatch');
-    const handler = this.contextCreator.create(
-      Object.create(consumer.prototype) as object,
-      callback,
-      'dispatch',
-      CONSUMER_PARAMS_METADATA,
-      paramsFactory,
-      undefined,
-      undefined,
-      ENHANCERS,
-      CHANNELS_CONTEXT,
-    );
+    const handler = this.withEnhancers(Object.create(consumer.prototype) as object, callback, 'dispatch');
     return denyOnConnect(async (message, kwargs) => {
       const instance = await this.moduleRef.resolve<ClassConsumerInstance>(consumer, ContextIdFactory.create(), {
         strict: false,
@@ -119,5 +99,24 @@ export class ConsumerInvokerFactory {
       instances.set(message, instance);
       return handler(message, kwargs);
     });
+  }
+
+  /** The method wrapped in the guards, pipes, interceptors and filters that apply to it. */
+  private withEnhancers(
+    instance: object,
+    callback: (...args: unknown[]) => unknown,
+    methodName: string,
+  ): (message: Message, kwargs: RouteKwargs) => Promise<unknown> {
+    return this.contextCreator.create(
+      instance,
+      callback,
+      methodName,
+      CONSUMER_PARAMS_METADATA,
+      paramsFactory,
+      undefined,
+      undefined,
+      ENHANCERS,
+      CHANNELS_CONTEXT,
+    );
   }
 }

@@ -8,6 +8,7 @@ import {
   Consumer,
   InMemoryChannelLayer,
   type ChannelLayerOptions,
+  type ChannelsModuleOptions,
   type Message,
   type ReceiveOptions,
   type ReceiveResult,
@@ -58,7 +59,10 @@ class SlowConsumers {
 describe('the worker loop', () => {
   let app: INestApplicationContext;
 
-  async function start(layers: object, worker: object): Promise<SlowConsumers> {
+  async function start(
+    layers: ChannelsModuleOptions['layers'],
+    worker: ChannelsModuleOptions['worker'],
+  ): Promise<SlowConsumers> {
     const moduleRef = await Test.createTestingModule({
       imports: [ChannelsModule.forRoot({ layers, worker })],
       providers: [SlowConsumers],
