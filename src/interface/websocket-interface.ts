@@ -1,0 +1,93 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { ChannelLayer } from '../layers/channel-layer';
+import { websocketConnectMessage, splitTarget } from './connect-message';
+import type { ResolvedWebsocketInterfaceOptions } from './interface-options';
+import { ReplyDispatcher } from './reply-dispatcher';
+import { WebsocketConnection } from './websocket-connection';
+
+/** How often keepalive and lifetime limits are checked. */
+const SWEEP_MS = 1000;
+
+/**
+ * Turns WebSocket upgrades on an HTTP server into channel messages, and replies into frames.
+ * Every connection's reply channel is served by one receive loop (the ReplyDispatcher).
+ */
+export class WebsocketInterface {
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Set<WebsocketConnection>();
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly servers = new Set<Server>();
+
+  constructor(
+    private readonly layer: ChannelLayer,
+    private readonly options: ResolvedWebsocketInterfaceOptions,
+    private readonly dispatcher = new ReplyDispatcher(layer, 'websocket'),
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: options.maxFrameSize,
+      // The first protocol the client offers that the server speaks: the client's order wins.
+      handleProtocols: (offered) => {
+        for (const protocol of offered) if (options.subprotocols.includes(protocol)) return protocol;
+        return false;
+      },
+    });
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  /** Open connections (handshakes in progress included). */
+  get size(): number {
+    return this.connections.size;
+  }
+
+  attach(server: Server): void {
+    this.servers.add(server);
+    server.on('upgrade', this.onUpgrade);
+  }
+
+  /** Closes every socket (1001, going away) and stops the reply loop. */
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    for (const server of this.servers) server.off('upgrade', this.onUpgrade);
+    for (const connection of [...this.connections]) {
+      if (connection.state === 'open') connection.close(1001);
+      else connection.terminate();
+    }
+    await this.dispatcher.stop();
+    this.wss.close();
+  }
+
+  private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if ((request.headers.upgrade ?? '').toLowerCase() !== 'websocket') return;
+    const { path } = splitTarget(request.url ?? '/');
+    if (!this.options.accepts(path)) return; // another upgrade listener (a Nest gateway) takes it
+    let connection: WebsocketConnection | undefined = undefined;
+    const replyChannel = this.dispatcher.open((reply) => connection?.onReply(reply));
+    connection = new WebsocketConnection(replyChannel, path, request, socket, head, this.wss, this.layer, (closed) => {
+      this.connections.delete(closed);
+      this.dispatcher.close(closed.replyChannel);
+    });
+    this.connections.add(connection);
+    void connection.connect(
+      websocketConnectMessage(request, replyChannel, this.options.proxyHeaders),
+      this.options.connectTimeoutMs,
+    );
+  };
+
+  private sweep(): void {
+    const now = Date.now();
+    const { pingIntervalMs, pingTimeoutMs, websocketTimeoutMs } = this.options;
+    for (const connection of this.connections) {
+      if (connection.state !== 'open') continue;
+      if (now - connection.openedAt > websocketTimeoutMs) connection.close(1000);
+      else if (connection.pingSentAt !== undefined && now - connection.pingSentAt > pingTimeoutMs)
+        connection.terminate();
+      else if (connection.pingSentAt === undefined && now - connection.lastActivity > pingIntervalMs) connection.ping();
+    }
+  }
+}
