@@ -27,8 +27,12 @@ export type {
   ChannelLayerClass,
   ChannelLayerConfig,
   ChannelsModuleOptions,
+  InterfaceModuleOptions,
   WorkerModuleOptions,
 } from './module/channels-module-options';
+export type { WebsocketInterfaceOptions } from './interface/interface-options';
+export { ChannelsInterfaceService } from './interface/channels-interface.service';
+export { WebsocketInterface } from './interface/websocket-interface';
 export { ChannelLayerRegistry, type ChannelLayerEntry } from './module/channel-layer-registry';
 export { ChannelsService } from './module/channels.service';
 export { InjectChannelLayer } from './module/inject-channel-layer.decorator';

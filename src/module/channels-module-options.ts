@@ -1,3 +1,4 @@
+import type { WebsocketInterfaceOptions } from '../interface/interface-options';
 import type { ChannelLayer } from '../layers/channel-layer';
 import type { InMemoryChannelLayerOptions } from '../layers/memory/in-memory-channel-layer';
 import type { RedisChannelLayerOptions } from '../layers/redis/redis-options';
@@ -30,4 +31,11 @@ export interface ChannelsModuleOptions {
   layers?: Readonly<Record<string, ChannelLayerConfig>>;
   /** The in-process worker. */
   worker?: WorkerModuleOptions;
+  /** The interface server on the app's HTTP server. */
+  interface?: InterfaceModuleOptions;
+}
+
+export interface InterfaceModuleOptions {
+  /** WebSockets carried over channels (default on when the app has an HTTP server); `false` turns them off. */
+  websocket?: WebsocketInterfaceOptions | false;
 }

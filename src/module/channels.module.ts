@@ -8,6 +8,7 @@ import {
 import { DiscoveryModule } from '@nestjs/core';
 import { ConsumerExplorer } from '../consumers/consumer-explorer';
 import { ConsumerInvokerFactory } from '../consumers/consumer-invoker.factory';
+import { ChannelsInterfaceService } from '../interface/channels-interface.service';
 import { ChannelsWorkerService } from '../worker/channels-worker.service';
 import { ChannelsService } from './channels.service';
 import { ChannelLayerRegistry } from './channel-layer-registry';
@@ -48,8 +49,15 @@ function layerProviders(aliases: readonly string[]): Provider[] {
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [ChannelLayerRegistry, ChannelsService, ConsumerInvokerFactory, ConsumerExplorer, ChannelsWorkerService],
-  exports: [ChannelLayerRegistry, ChannelsService, ChannelsWorkerService],
+  providers: [
+    ChannelLayerRegistry,
+    ChannelsService,
+    ConsumerInvokerFactory,
+    ConsumerExplorer,
+    ChannelsWorkerService,
+    ChannelsInterfaceService,
+  ],
+  exports: [ChannelLayerRegistry, ChannelsService, ChannelsWorkerService, ChannelsInterfaceService],
 })
 export class ChannelsModule extends ConfigurableModuleClass {
   static forRoot(options: ChannelsModuleRootOptions = {}): DynamicModule {

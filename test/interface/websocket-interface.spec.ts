@@ -131,7 +131,8 @@ describe('the WebSocket interface server', () => {
 
   it('refuses with 403 on close or accept:false before opening, and when nobody answers in time', async () => {
     h = await start({ connectTimeout: 0.3 });
-    for (const answer of [{ close: true }, { accept: false, text: 'ignored' }]) {
+    const answers: ChannelMessage[] = [{ close: true }, { accept: false, text: 'ignored' }];
+    for (const answer of answers) {
       const ws = new WebSocket(`${h.url}/deny`);
       const status = refused(ws);
       const connect = await h.next('websocket.connect');
