@@ -33,6 +33,14 @@ export type {
 export type { WebsocketInterfaceOptions } from './interface/interface-options';
 export { ChannelsInterfaceService } from './interface/channels-interface.service';
 export { WebsocketInterface } from './interface/websocket-interface';
+export type { HttpInterfaceOptions } from './interface/http-interface';
+export {
+  encodeHttpResponse,
+  readHttpRequest,
+  sendHttpResponse,
+  type ChannelsHttpRequest,
+  type ChannelsHttpResponse,
+} from './interface/http-helpers';
 export { ChannelLayerRegistry, type ChannelLayerEntry } from './module/channel-layer-registry';
 export { ChannelsService } from './module/channels.service';
 export { InjectChannelLayer } from './module/inject-channel-layer.decorator';

@@ -1,20 +1,24 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Server } from 'node:http';
 import { ChannelLayerRegistry } from '../module/channel-layer-registry';
 import { CHANNELS_MODULE_OPTIONS } from '../module/channels.constants';
 import type { ChannelsModuleOptions } from '../module/channels-module-options';
+import { HttpInterface } from './http-interface';
 import { resolveWebsocketInterfaceOptions } from './interface-options';
+import { ReplyDispatcher } from './reply-dispatcher';
 import { WebsocketInterface } from './websocket-interface';
 
 /**
- * Serves WebSockets over channels on the Nest app's own HTTP server (any adapter that exposes a
- * Node HTTP server). Application contexts without HTTP (worker processes) have none.
+ * Serves WebSockets and HTTP over channels on the Nest app's own HTTP server (any adapter that
+ * exposes a Node HTTP server), with one reply loop per layer for both. Application contexts
+ * without HTTP (worker processes) have none.
  */
 @Injectable()
 export class ChannelsInterfaceService implements OnApplicationBootstrap, OnModuleDestroy {
   private websocket: WebsocketInterface | undefined;
-  private readonly logger = new Logger('ChannelsInterface');
+  private httpInterface: HttpInterface | undefined;
+  private readonly dispatchers = new Map<string, ReplyDispatcher>();
 
   constructor(
     @Inject(CHANNELS_MODULE_OPTIONS) private readonly options: ChannelsModuleOptions,
@@ -27,20 +31,45 @@ export class ChannelsInterfaceService implements OnApplicationBootstrap, OnModul
     return this.websocket;
   }
 
+  /** HTTP over channels, when this process serves it. */
+  get http(): HttpInterface | undefined {
+    return this.httpInterface;
+  }
+
   onApplicationBootstrap(): void {
-    const settings = this.options.interface?.websocket;
     const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
-    if (settings === false || !server) return;
-    const options = settings ?? {};
-    const layer = this.registry.layer(options.layer);
-    this.websocket = new WebsocketInterface(layer, resolveWebsocketInterfaceOptions(options, layer.groupExpiry));
-    this.websocket.attach(server);
-    this.logger.log(`WebSockets over channels on layer "${options.layer ?? 'default'}"`);
+    if (!server) return;
+    const websocket = this.options.interface?.websocket;
+    if (websocket !== false) {
+      const options = websocket ?? {};
+      const layer = this.registry.layer(options.layer);
+      const resolved = resolveWebsocketInterfaceOptions(options, layer.groupExpiry);
+      this.websocket = new WebsocketInterface(layer, resolved, this.dispatcher(resolved.layer));
+      this.websocket.attach(server);
+    }
+    const http = this.options.interface?.http;
+    if (http !== false) {
+      const alias = http?.layer ?? 'default';
+      const { layer, router } = this.registry.get(alias);
+      this.httpInterface = new HttpInterface(layer, router, this.dispatcher(alias), http ?? {});
+    }
   }
 
   /** Sockets close first (1001), so their disconnects reach workers that are still draining. */
   async onModuleDestroy(): Promise<void> {
     await this.websocket?.close();
     this.websocket = undefined;
+    this.httpInterface = undefined;
+    await Promise.all([...this.dispatchers.values()].map((dispatcher) => dispatcher.stop()));
+    this.dispatchers.clear();
+  }
+
+  private dispatcher(alias: string): ReplyDispatcher {
+    let dispatcher = this.dispatchers.get(alias);
+    if (!dispatcher) {
+      dispatcher = new ReplyDispatcher(this.registry.layer(alias), 'interface');
+      this.dispatchers.set(alias, dispatcher);
+    }
+    return dispatcher;
   }
 }

@@ -20,11 +20,18 @@ export class WebsocketInterface {
   private readonly sweeper: NodeJS.Timeout;
   private readonly servers = new Set<Server>();
 
+  private readonly dispatcher: ReplyDispatcher;
+  /** Whether close() stops the reply loop: only one this interface made itself. */
+  private readonly ownsDispatcher: boolean;
+
   constructor(
     private readonly layer: ChannelLayer,
     private readonly options: ResolvedWebsocketInterfaceOptions,
-    private readonly dispatcher = new ReplyDispatcher(layer, 'websocket'),
+    /** The process's reply loop (shared with HTTP); one of its own when not given. */
+    dispatcher?: ReplyDispatcher,
   ) {
+    this.dispatcher = dispatcher ?? new ReplyDispatcher(layer, 'websocket');
+    this.ownsDispatcher = dispatcher === undefined;
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -58,7 +65,7 @@ export class WebsocketInterface {
       if (connection.state === 'open') connection.close(1001);
       else connection.terminate();
     }
-    await this.dispatcher.stop();
+    if (this.ownsDispatcher) await this.dispatcher.stop();
     this.wss.close();
   }
 

@@ -1,3 +1,4 @@
+import type { HttpInterfaceOptions } from '../interface/http-interface';
 import type { WebsocketInterfaceOptions } from '../interface/interface-options';
 import type { ChannelLayer } from '../layers/channel-layer';
 import type { InMemoryChannelLayerOptions } from '../layers/memory/in-memory-channel-layer';
@@ -38,4 +39,6 @@ export interface ChannelsModuleOptions {
 export interface InterfaceModuleOptions {
   /** WebSockets carried over channels (default on when the app has an HTTP server); `false` turns them off. */
   websocket?: WebsocketInterfaceOptions | false;
+  /** HTTP over channels for requests an `http.request` route takes (the rest go to controllers); `false` turns it off. */
+  http?: HttpInterfaceOptions | false;
 }

@@ -1,6 +1,9 @@
 import {
   ConfigurableModuleBuilder,
   Module,
+  RequestMethod,
+  type MiddlewareConsumer,
+  type NestModule,
   type ConfigurableModuleAsyncOptions,
   type DynamicModule,
   type Provider,
@@ -9,6 +12,7 @@ import { DiscoveryModule } from '@nestjs/core';
 import { ConsumerExplorer } from '../consumers/consumer-explorer';
 import { ConsumerInvokerFactory } from '../consumers/consumer-invoker.factory';
 import { ChannelsInterfaceService } from '../interface/channels-interface.service';
+import { HttpChannelsMiddleware } from '../interface/http-channels.middleware';
 import { ChannelsWorkerService } from '../worker/channels-worker.service';
 import { ChannelsService } from './channels.service';
 import { ChannelLayerRegistry } from './channel-layer-registry';
@@ -59,7 +63,12 @@ function layerProviders(aliases: readonly string[]): Provider[] {
   ],
   exports: [ChannelLayerRegistry, ChannelsService, ChannelsWorkerService, ChannelsInterfaceService],
 })
-export class ChannelsModule extends ConfigurableModuleClass {
+export class ChannelsModule extends ConfigurableModuleClass implements NestModule {
+  /** HTTP over channels sits before the controllers; it passes on every request no route takes. */
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(HttpChannelsMiddleware).forRoutes({ path: '*path', method: RequestMethod.ALL });
+  }
+
   static forRoot(options: ChannelsModuleRootOptions = {}): DynamicModule {
     return withLayerProviders(super.forRoot(options), Object.keys(options.layers ?? { default: {} }));
   }

@@ -1,0 +1,113 @@
+import type { Message } from '../channels/message';
+import type { ChannelMessage } from '../layers/message';
+import { BODY_CHUNK } from './http-messages';
+
+/** An `http.request` message as a request-like object. */
+export interface ChannelsHttpRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  /** Header names lowercased; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+  cookies: Record<string, string>;
+  /** The whole body (chunks from the body channel included). */
+  body: Buffer;
+  text(): string;
+  json<T = unknown>(): T;
+}
+
+function parseCookies(header: string | undefined): Record<string, string> {
+  const cookies: Record<string, string> = {};
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) continue;
+    const name = part.slice(0, eq).trim();
+    const value = part.slice(eq + 1).trim();
+    try {
+      cookies[name] = decodeURIComponent(value);
+    } catch {
+      cookies[name] = value;
+    }
+  }
+  return cookies;
+}
+
+/** Reads an `http.request` message, following its body channel when the body came in chunks. */
+export async function readHttpRequest(message: Message, timeoutSeconds = 30): Promise<ChannelsHttpRequest> {
+  const content = message.content;
+  const chunks = [Buffer.from((content.body as Uint8Array | undefined) ?? [])];
+  if (typeof content.body_channel === 'string') {
+    for (;;) {
+      const [, chunk] = await message.channelLayer.receive([content.body_channel], {
+        block: true,
+        timeout: timeoutSeconds,
+      });
+      if (!chunk) throw new Error('the request body did not arrive in time');
+      if (chunk.closed) throw new Error('the client went away before the whole body arrived');
+      if (chunk.content instanceof Uint8Array) chunks.push(Buffer.from(chunk.content));
+      if (!chunk.more_content) break;
+    }
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, value] of (content.headers ?? []) as Uint8Array[][]) {
+    const key = Buffer.from(name).toString('latin1');
+    const text = Buffer.from(value).toString('latin1');
+    headers[key] = headers[key] === undefined ? text : `${headers[key]}, ${text}`;
+  }
+  const body = Buffer.concat(chunks);
+  return {
+    method: String(content.method),
+    path: String(content.path),
+    query: new URLSearchParams(Buffer.from((content.query_string as Uint8Array | undefined) ?? []).toString('latin1')),
+    headers,
+    cookies: parseCookies(headers.cookie),
+    body,
+    text: () => body.toString('utf8'),
+    json: <T>() => JSON.parse(body.toString('utf8')) as T,
+  };
+}
+
+export interface ChannelsHttpResponse {
+  status?: number;
+  headers?: Record<string, string | readonly string[]>;
+  /** A string (sent as UTF-8), bytes, or an object (sent as JSON). */
+  body?: string | Uint8Array | object;
+}
+
+/** Encodes a response into `http.response` messages (chunked above 512 KiB). */
+export function encodeHttpResponse(response: ChannelsHttpResponse): ChannelMessage[] {
+  const headers: Record<string, string | readonly string[]> = { ...response.headers };
+  let body: Buffer;
+  if (response.body === undefined) body = Buffer.alloc(0);
+  else if (typeof response.body === 'string') body = Buffer.from(response.body, 'utf8');
+  else if (response.body instanceof Uint8Array) body = Buffer.from(response.body);
+  else {
+    body = Buffer.from(JSON.stringify(response.body));
+    if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) {
+      headers['content-type'] = 'application/json; charset=utf-8';
+    }
+  }
+  const pairs: Buffer[][] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    for (const one of typeof value === 'string' ? [value] : value) {
+      pairs.push([Buffer.from(name.toLowerCase(), 'latin1'), Buffer.from(one, 'latin1')]);
+    }
+  }
+  const messages: ChannelMessage[] = [];
+  for (let offset = 0; offset === 0 || offset < body.length; offset += BODY_CHUNK) {
+    const content = body.subarray(offset, offset + BODY_CHUNK);
+    const more = offset + BODY_CHUNK < body.length;
+    messages.push(
+      offset === 0
+        ? { status: response.status ?? 200, headers: pairs, content, more_content: more }
+        : { content, more_content: more },
+    );
+  }
+  return messages;
+}
+
+/** Sends a response to an `http.request` message's reply channel. */
+export async function sendHttpResponse(message: Message, response: ChannelsHttpResponse): Promise<void> {
+  if (!message.replyChannel) throw new TypeError('this message has no reply_channel to answer on');
+  for (const part of encodeHttpResponse(response)) await message.replyChannel.send(part);
+}

@@ -1,0 +1,139 @@
+import { Controller, Get, Injectable, Module, type INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { request as httpRequest } from 'node:http';
+import {
+  ChannelsModule,
+  Consumer,
+  Group,
+  readHttpRequest,
+  sendHttpResponse,
+  encodeHttpResponse,
+  type ChannelsModuleOptions,
+  type Message,
+} from '../../src';
+
+const disconnected: string[] = [];
+
+@Injectable()
+class HttpConsumers {
+  @Consumer('http.request', { path: /^\/api\/echo$/ })
+  async echo(message: Message): Promise<void> {
+    const req = await readHttpRequest(message);
+    await sendHttpResponse(message, {
+      status: 201,
+      headers: { 'x-by': 'consumer' },
+      body: { method: req.method, path: req.path, q: req.query.get('q'), size: req.body.length, cookie: req.cookies.a },
+    });
+  }
+
+  @Consumer('http.request', { path: /^\/api\/big$/ })
+  async big(message: Message): Promise<void> {
+    await sendHttpResponse(message, { body: Buffer.alloc(1_200_000, 7) });
+  }
+
+  @Consumer('http.request', { path: /^\/api\/poll$/ })
+  async poll(message: Message): Promise<void> {
+    // Long poll: answer later, whenever something is published.
+    await new Group('pollers').add(message.replyChannel!);
+  }
+
+  @Consumer('http.request', { path: /^\/api\/publish$/ })
+  async publish(message: Message): Promise<void> {
+    for (const part of encodeHttpResponse({ body: 'news' })) await new Group('pollers').send(part);
+    await sendHttpResponse(message, { status: 204 });
+  }
+
+  @Consumer('http.request', { path: /^\/api\/silent$/ })
+  silent(): void {}
+
+  @Consumer('http.disconnect')
+  gone(message: Message): void {
+    disconnected.push(String(message.content.path));
+  }
+}
+
+@Controller()
+class PlainController {
+  @Get('plain')
+  plain(): string {
+    return 'from the controller';
+  }
+}
+
+async function start(options: ChannelsModuleOptions): Promise<{ app: INestApplication; url: string }> {
+  @Module({ imports: [ChannelsModule.forRoot(options)], providers: [HttpConsumers], controllers: [PlainController] })
+  class HttpApp {}
+  const moduleRef = await Test.createTestingModule({ imports: [HttpApp] }).compile();
+  const app = moduleRef.createNestApplication({ logger: ['error'] });
+  await app.listen(0, '127.0.0.1');
+  return { app, url: (await app.getUrl()).replace('[::1]', '127.0.0.1') };
+}
+
+describe('HTTP over channels', () => {
+  let app: INestApplication;
+  let url: string;
+
+  beforeAll(async () => {
+    ({ app, url } = await start({ interface: { http: { timeout: 0.5 } } }));
+  });
+  afterAll(() => app.close());
+
+  it('turns a routed request into http.request and streams the response back', async () => {
+    const res = await fetch(`${url}/api/echo?q=hi`, { method: 'POST', body: 'abc', headers: { cookie: 'a=b%20c' } });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('x-by')).toBe('consumer');
+    expect(await res.json()).toEqual({ method: 'POST', path: '/api/echo', q: 'hi', size: 3, cookie: 'b c' });
+  });
+
+  it('lets requests no http.request route takes fall through to Nest controllers', async () => {
+    const res = await fetch(`${url}/plain`);
+    expect(await res.text()).toBe('from the controller');
+    expect((await fetch(`${url}/missing`)).status).toBe(404);
+  });
+
+  it('carries large bodies through a body channel and large responses in chunks', async () => {
+    const res = await fetch(`${url}/api/echo`, { method: 'PUT', body: Buffer.alloc(1_500_000, 1) });
+    expect(((await res.json()) as { size: number }).size).toBe(1_500_000);
+    const big = Buffer.from(await (await fetch(`${url}/api/big`)).arrayBuffer());
+    expect(big.length).toBe(1_200_000);
+  });
+
+  it('answers a long poll later, from another request', async () => {
+    const waiting = fetch(`${url}/api/poll`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await fetch(`${url}/api/publish`, { method: 'POST' })).status).toBe(204);
+    expect(await (await waiting).text()).toBe('news');
+  });
+
+  it('answers 503 when no response starts in time', async () => {
+    expect((await fetch(`${url}/api/silent`)).status).toBe(503);
+  });
+
+  it('sends http.disconnect when the client goes away before the answer', async () => {
+    const { port } = new URL(url);
+    const req = httpRequest({ host: '127.0.0.1', port, path: '/api/poll' });
+    req.on('error', () => undefined);
+    req.end();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    req.destroy();
+    for (let i = 0; i < 50 && !disconnected.includes('/api/poll'); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(disconnected).toContain('/api/poll');
+  });
+});
+
+describe('HTTP over channels with a full layer', () => {
+  it('answers 503 at once when http.request is full', async () => {
+    const { app, url } = await start({
+      layers: { default: { options: { capacity: 1 } } },
+      worker: { enabled: false },
+      interface: { http: { timeout: 2 } },
+    });
+    const first = fetch(`${url}/api/echo`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = Date.now();
+    expect((await fetch(`${url}/api/echo`)).status).toBe(503);
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect((await first).status).toBe(503);
+    await app.close();
+  });
+});
