@@ -2,7 +2,7 @@
 import type { ChannelMessage } from '../src';
 import { isBookkeeping, type CommandCalls, type RedisProbe } from './redis-stats';
 import { addCpuTime, Samples, startCpuMeter, type CpuTime, type LatencySummary } from './stats';
-import type { Endpoint, Target } from './targets';
+import type { Endpoint, RemoteLoad, Target } from './targets';
 
 export interface RoundSettings {
   inFlight: number;
@@ -113,13 +113,17 @@ export interface ScenarioFigures {
   roundRates: number[];
   /** Send call → receive returns, over every measured window. */
   latencyMs: LatencySummary;
-  /** % of one core inside the windows: this process, Redis, the whole machine, and hypervisor steal. */
-  cpuPercent: { client: number; redis?: number; machine: number; steal: number };
   /**
-   * CPU time per message (µs) of this process and of Redis: what a message costs each side,
-   * steadier than msgs/s on a busy machine (time stolen by the hypervisor is not counted).
+   * % of one core inside the windows: this process, the worker's process (consumer dispatch),
+   * Redis, the whole machine, and hypervisor steal.
    */
-  cpuMicrosPerMessage: { client: number; redis?: number };
+  cpuPercent: { client: number; worker?: number; redis?: number; machine: number; steal: number };
+  /**
+   * CPU time per message (µs) of this process, of the worker's process and of Redis: what a
+   * message costs each side, steadier than msgs/s on a busy machine (time stolen by the
+   * hypervisor is not counted). An in-process worker's figure is this process's.
+   */
+  cpuMicrosPerMessage: { client: number; worker?: number; redis?: number };
   /** From INFO commandstats, over whole rounds (warm-up and drain included) ÷ messages sent. */
   commandsPerMessage?: CommandFigures;
   totalMessages: number;
@@ -141,7 +145,9 @@ function commandFigures(calls: CommandCalls, clientCommands: readonly string[], 
 /**
  * One target at one in-flight level, measured over several rounds (interleaved with other
  * scenarios by the caller, so a noisy moment of the machine does not hit one target only).
- * For Redis targets, command counts are reset before each round and read after it.
+ * For Redis targets, command counts are reset before each round and read after it. A target
+ * whose load generator runs in a helper process (RemoteLoad) has it run the round there; its
+ * CPU figures are then the helper's.
  */
 export class Scenario {
   /** Why a round failed; the runner sets it and skips the scenario from then on. */
@@ -150,7 +156,8 @@ export class Scenario {
   private readonly rounds: RoundResult[] = [];
   private readonly calls: CommandCalls = {};
   private redisCpuMs = 0;
-  private endpoint: Endpoint | undefined;
+  private workerCpuMs = 0;
+  private endpoint: Endpoint | RemoteLoad | undefined;
 
   constructor(
     readonly target: Target,
@@ -159,13 +166,26 @@ export class Scenario {
   ) {}
 
   async runRound(settings: Omit<RoundSettings, 'inFlight'>): Promise<void> {
-    this.endpoint ??= await this.target.open();
+    const endpoint = (this.endpoint ??= await this.target.open());
+    if ('runRound' in endpoint) {
+      const { round, latencies } = await endpoint.runRound({ ...settings, inFlight: this.inFlight });
+      this.latencies.addAll(latencies);
+      this.rounds.push(round);
+      return;
+    }
     const probe = this.target.clientCommands ? this.probe : undefined;
     if (probe) await probe.resetStats();
     const cpuReadings: Array<Promise<number>> = [];
+    const workerReadings: number[] = [];
     const hooks: WindowHooks = {};
-    if (probe) hooks.onOpen = hooks.onClose = () => void cpuReadings.push(probe.cpuSeconds());
-    const round = await runRound(this.endpoint, { ...settings, inFlight: this.inFlight }, this.latencies, hooks);
+    if (probe || endpoint.workerCpuMs) {
+      hooks.onOpen = hooks.onClose = () => {
+        if (endpoint.workerCpuMs) workerReadings.push(endpoint.workerCpuMs());
+        if (probe) cpuReadings.push(probe.cpuSeconds());
+      };
+    }
+    const round = await runRound(endpoint, { ...settings, inFlight: this.inFlight }, this.latencies, hooks);
+    if (workerReadings.length === 2) this.workerCpuMs += workerReadings[1] - workerReadings[0];
     if (probe) {
       const [start, end] = await Promise.all(cpuReadings);
       this.redisCpuMs += (end - start) * 1000;
@@ -183,7 +203,9 @@ export class Scenario {
     const totalMessages = this.rounds.reduce((sum, round) => sum + round.totalMessages, 0);
     const percentOfWall = (ms: number): number => (ms / cpu.wallMs) * 100;
     const microsPerMessage = (ms: number): number => (ms * 1000) / messages;
-    const { clientCommands } = this.target;
+    const { clientCommands, worker } = this.target;
+    // An in-process worker shares the load generator's process: its CPU is that process's.
+    const workerMs = worker === 'in-process' ? cpu.clientMs : this.workerCpuMs;
     return {
       messages,
       seconds: cpu.wallMs / 1000,
@@ -192,12 +214,14 @@ export class Scenario {
       latencyMs: this.latencies.summary(),
       cpuPercent: {
         client: percentOfWall(cpu.clientMs),
+        ...(worker ? { worker: percentOfWall(workerMs) } : {}),
         ...(clientCommands ? { redis: percentOfWall(this.redisCpuMs) } : {}),
         machine: percentOfWall(cpu.machineMs),
         steal: percentOfWall(cpu.stealMs),
       },
       cpuMicrosPerMessage: {
         client: microsPerMessage(cpu.clientMs),
+        ...(worker ? { worker: microsPerMessage(workerMs) } : {}),
         ...(clientCommands ? { redis: microsPerMessage(this.redisCpuMs) } : {}),
       },
       ...(clientCommands ? { commandsPerMessage: commandFigures(this.calls, clientCommands, totalMessages) } : {}),

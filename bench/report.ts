@@ -1,12 +1,16 @@
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { ScenarioFigures } from './layer-send-receive';
-import type { LayerKind } from './targets';
+import { buildDispatchSection, formatDispatchSection, type DispatchSection } from './dispatch-report';
+import { cpu, fixed2, integer, micros, ms, percent, ratio, spread, table } from './format';
+import type { LayerKind, WorkerPlacement } from './targets';
 
 /** A scenario as planned, and either its figures or why it failed. */
 export interface ScenarioOutcome {
   layer: LayerKind;
   channel: string;
   inFlight: number;
+  /** Where the consumers run: set for consumer dispatch scenarios only. */
+  worker?: WorkerPlacement;
   figures?: ScenarioFigures;
   error?: string;
 }
@@ -42,8 +46,11 @@ export interface BenchReport {
   /** Redis layer msgs/s ÷ raw ioredis msgs/s, per in-flight level (normal channel). */
   redisLayerVsRaw: Array<{ inFlight: number; ratio: number }>;
   goal: { redisLayerVsRaw: number };
+  /** Messages through a consumer and back (its reply), measured in the same run, interleaved with the above. */
+  consumerDispatch: DispatchSection;
   /** Set when other work on the machine (or its hypervisor) took enough CPU to skew the figures. */
   noisy?: string;
+  /** Scenarios that failed, consumer dispatch included. */
   failed: number;
 }
 
@@ -90,7 +97,8 @@ export function buildReport(
   machine: MachineInfo,
   settings: BenchSettings,
 ): BenchReport {
-  const scenarios = outcomes.map((o) => ({ ...o, ratioToRaw: ratioToRaw(o, outcomes) }));
+  const layerOutcomes = outcomes.filter((o) => o.worker === undefined);
+  const scenarios = layerOutcomes.map((o) => ({ ...o, ratioToRaw: ratioToRaw(o, layerOutcomes) }));
   return {
     benchmark: 'layer send→receive',
     timestamp: new Date().toISOString(),
@@ -101,29 +109,13 @@ export function buildReport(
       layer === 'redis layer' && !channel.includes('!') && value !== undefined ? [{ inFlight, ratio: value }] : [],
     ),
     goal: { redisLayerVsRaw: RATIO_GOAL },
+    consumerDispatch: buildDispatchSection(
+      outcomes.filter((o) => o.worker !== undefined),
+      layerOutcomes,
+    ),
     noisy: noisiness(outcomes),
     failed: outcomes.filter((o) => o.error !== undefined).length,
   };
-}
-
-const integer = (value: number): string => Math.round(value).toLocaleString('en-US');
-const percent = (value: number | undefined): string => (value === undefined ? '—' : `${Math.round(value * 100)}%`);
-/** Truncated, so a ratio just under the goal never prints as the goal. */
-const ratio = (value: number | undefined): string => (value === undefined ? '—' : `${Math.floor(value * 100)}%`);
-const ms = (value: number): string => value.toFixed(value < 1 ? 3 : value < 10 ? 2 : 1);
-const fixed2 = (value: number | undefined): string => (value === undefined ? '—' : value.toFixed(2));
-const cpu = (value: number | undefined): string => (value === undefined ? '—' : `${Math.round(value)}%`);
-const micros = (value: number | undefined): string => (value === undefined ? '—' : value.toFixed(value < 10 ? 2 : 0));
-
-/** Columns padded to their widest cell; the first `left` columns left-aligned, the rest right-aligned. */
-function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>, left: number): string {
-  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((cell, i) => (i < left ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
-      .join('  ')
-      .trimEnd();
-  return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
 }
 
 const HEADER = [
@@ -144,12 +136,6 @@ const HEADER = [
   'µs/msg client',
   'µs/msg redis',
 ];
-
-/** Half the range of the per-round rates, relative to their mean: ±3% means rounds within 6%. */
-function spread(rates: readonly number[]): string {
-  const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
-  return `±${Math.round(((Math.max(...rates) - Math.min(...rates)) / 2 / mean) * 100)}%`;
-}
 
 function row(scenario: BenchReport['scenarios'][number]): string[] {
   const head = [scenario.layer, scenario.channel, String(scenario.inFlight)];
@@ -197,7 +183,6 @@ export function formatReport(report: BenchReport): string {
       `${level.inFlight} in flight ${ratio(level.ratio)}${level.ratio < goal.redisLayerVsRaw ? ' (below)' : ''}`,
   );
   out.push(`redis layer ÷ raw ioredis (goal ≥ ${percent(goal.redisLayerVsRaw)}): ${ratios.join(', ') || '—'}`);
-  if (report.noisy) out.push(`WARNING: ${report.noisy}`);
   out.push('commands per message:');
   for (const { layer, channel, inFlight, figures } of report.scenarios) {
     if (!figures?.commandsPerMessage) continue;
@@ -206,11 +191,13 @@ export function formatReport(report: BenchReport): string {
       .map(([command, perMessage]) => `${command} ${perMessage.toFixed(2)}`);
     out.push(`  ${layer} ${channel} @${inFlight}: ${calls.join(', ')}`);
   }
-  const failures = report.scenarios.filter((s) => s.error !== undefined);
+  out.push('', formatDispatchSection(report.consumerDispatch, machine.cpuCount));
+  if (report.noisy) out.push(`WARNING: ${report.noisy}`);
+  const failures = [...report.scenarios, ...report.consumerDispatch.scenarios].filter((s) => s.error !== undefined);
   if (failures.length > 0) {
     out.push('', `${failures.length} scenario(s) FAILED:`);
-    for (const { layer, channel, inFlight, error } of failures)
-      out.push(`  ${layer} ${channel} @${inFlight}: ${error}`);
+    for (const { layer, channel, inFlight, worker, error } of failures)
+      out.push(`  ${layer} ${channel}${worker ? ` (worker ${worker})` : ''} @${inFlight}: ${error}`);
   }
   return out.join('\n');
 }

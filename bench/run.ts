@@ -1,11 +1,14 @@
-// `npm run bench`: layer send → receive benchmarks; prints a table, writes bench/results/latest.json.
+// `npm run bench`: layer send → receive and consumer dispatch benchmarks; prints two tables, writes
+// bench/results/latest.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRedisServer } from '../test/support/redis-server';
+import { inMemoryDispatchTarget, redisDispatchTarget } from './dispatch-targets';
 import { Scenario, type RoundSettings } from './layer-send-receive';
 import { RedisProbe } from './redis-stats';
 import { buildReport, formatReport, machineInfo, type BenchSettings, type ScenarioOutcome } from './report';
 import { connect, disconnect, inMemoryTarget, rawIoredisTarget, redisLayerTarget } from './targets';
+import { startWorkerProcess, type WorkerProcess } from './worker-process';
 
 const IN_FLIGHT = [1, 16, 256] as const;
 const ROUNDS = 5;
@@ -25,13 +28,14 @@ function measureMs(seconds: string | undefined): number {
 }
 
 /** The scenarios of one in-flight level; they take turns round by round. */
-function scenarios(redisUrl: string, inFlight: number, probe: RedisProbe): Scenario[] {
+function scenarios(redisUrl: string, inFlight: number, probe: RedisProbe, worker: Promise<WorkerProcess>): Scenario[] {
   const targets = [
     inMemoryTarget('bench.echo'),
     rawIoredisTarget(redisUrl, 'bench.echo'),
     redisLayerTarget(redisUrl, 'bench.echo'),
   ];
   if (inFlight === 16) targets.push(redisLayerTarget(redisUrl, 'bench.reply!abc'));
+  targets.push(inMemoryDispatchTarget(), redisDispatchTarget(redisUrl, worker));
   return targets.map((target) => new Scenario(target, inFlight, probe));
 }
 
@@ -54,7 +58,8 @@ async function runLevel(level: Scenario[]): Promise<void> {
       const order = [...level.slice(round % level.length), ...level.slice(0, round % level.length)];
       for (const scenario of order) {
         if (scenario.error !== undefined) continue;
-        const name = `${scenario.target.layer} ${scenario.target.channel} @${scenario.inFlight}`;
+        const { layer, channel, worker } = scenario.target;
+        const name = `${layer} ${channel}${worker ? ` (worker ${worker})` : ''} @${scenario.inFlight}`;
         process.stderr.write(`round ${round + 1}/${ROUNDS}: ${name}\n`);
         const settings: Omit<RoundSettings, 'inFlight'> = {
           warmupMs: round === 0 ? FIRST_WARMUP_MS : LATER_WARMUP_MS,
@@ -77,10 +82,23 @@ async function runLevel(level: Scenario[]): Promise<void> {
   }
 }
 
+/** Stops the worker process if it started (a start that failed has already ended it). */
+async function stopWorker(worker: Promise<WorkerProcess>): Promise<void> {
+  await worker.then(
+    (running) => running.stop(),
+    () => undefined,
+  );
+}
+
 async function main(): Promise<number> {
   const redis = await startRedisServer();
+  // The Redis dispatch scenario's worker, shared by every level. A failed start fails those scenarios only.
+  const worker = startWorkerProcess(redis.url);
+  worker.catch(() => undefined); // handled where it is awaited; no unhandled rejection meanwhile
   const stopOnSignal = (signal: NodeJS.Signals): void => {
-    void redis.stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    void Promise.allSettled([stopWorker(worker), redis.stop()]).finally(() =>
+      process.exit(signal === 'SIGINT' ? 130 : 143),
+    );
   };
   process.once('SIGINT', stopOnSignal);
   process.once('SIGTERM', stopOnSignal);
@@ -88,9 +106,11 @@ async function main(): Promise<number> {
   try {
     const probe = new RedisProbe(admin);
     const machine = machineInfo(await probe.version());
+    // Its start-up (compiling, Nest bootstrap) would skew the first figures: wait for it either way.
+    await worker.catch((error: unknown) => process.stderr.write(`dispatch worker: ${describe(error)}\n`));
     const all: Scenario[] = [];
     for (const inFlight of IN_FLIGHT) {
-      const level = scenarios(redis.url, inFlight, probe);
+      const level = scenarios(redis.url, inFlight, probe, worker);
       await runLevel(level);
       all.push(...level);
     }
@@ -105,7 +125,14 @@ async function main(): Promise<number> {
       const figures = scenario.figures();
       const { target, inFlight } = scenario;
       const error = scenario.error ?? (figures ? undefined : 'no round completed');
-      return { layer: target.layer, channel: target.channel, inFlight, ...(error ? { error } : { figures }) };
+      const { layer, channel, worker: placement } = target;
+      return {
+        layer,
+        channel,
+        inFlight,
+        ...(placement ? { worker: placement } : {}),
+        ...(error ? { error } : { figures }),
+      };
     });
     const report = buildReport(outcomes, machine, settings);
     console.log(formatReport(report));
@@ -115,6 +142,7 @@ async function main(): Promise<number> {
     console.log(`\nwrote ${file}`);
     return report.failed > 0 ? 1 : 0;
   } finally {
+    await stopWorker(worker);
     await disconnect(admin);
     await redis.stop();
     process.off('SIGINT', stopOnSignal);

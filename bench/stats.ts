@@ -25,6 +25,15 @@ export class Samples {
     this.values[this.count++] = value;
   }
 
+  addAll(values: ArrayLike<number>): void {
+    for (let i = 0; i < values.length; i++) this.add(values[i]);
+  }
+
+  /** A copy of the samples, in the order they were added. */
+  toArray(): Float64Array {
+    return this.values.slice(0, this.count);
+  }
+
   summary(): LatencySummary {
     const sorted = this.values.slice(0, this.count).sort();
     let sum = 0;

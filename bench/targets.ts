@@ -1,6 +1,7 @@
 import Redis from 'ioredis';
 import { pack, unpack } from 'msgpackr';
 import { InMemoryChannelLayer, RedisChannelLayer, type ChannelLayer, type ChannelMessage } from '../src';
+import type { RoundResult, RoundSettings } from './layer-send-receive';
 
 /** One side of a queue under test: sends from the load generator, blocking receives of the worker. */
 export interface Endpoint {
@@ -8,9 +9,22 @@ export interface Endpoint {
   /** Waits up to `timeoutSeconds` for the next message; null when none came. */
   receive(timeoutSeconds: number): Promise<ChannelMessage | null>;
   close(): Promise<void>;
+  /** CPU milliseconds the worker process (running the consumers) has used so far, when it is another process. */
+  workerCpuMs?(): number;
+}
+
+/**
+ * A load generator in a helper process: it runs whole rounds there (its loop, its CPU meter) and
+ * reports them. For scenarios that must not share the bench process (see dispatch-targets.ts).
+ */
+export interface RemoteLoad {
+  runRound(settings: RoundSettings): Promise<{ round: RoundResult; latencies: Float64Array }>;
+  close(): Promise<void>;
 }
 
 export type LayerKind = 'in-memory' | 'redis layer' | 'raw ioredis';
+
+export type WorkerPlacement = 'in-process' | 'separate process';
 
 /** What a scenario measures: a queue implementation and the channel it sends to. */
 export interface Target {
@@ -19,7 +33,9 @@ export interface Target {
   channel: string;
   /** Redis commands the client itself issues per message; absent for targets without Redis. */
   clientCommands?: readonly string[];
-  open(): Promise<Endpoint>;
+  /** Set when messages go through a consumer (consumer dispatch): where its worker runs. */
+  worker?: WorkerPlacement;
+  open(): Promise<Endpoint | RemoteLoad>;
 }
 
 /** Raised well above the in-flight levels so a send never fails with ChannelFull. */
@@ -40,7 +56,7 @@ export async function disconnect(redis: Redis): Promise<void> {
 }
 
 /** Awaits a setup step; if it fails, releases what was opened before rethrowing. */
-async function closeOnFailure<T>(step: Promise<T>, close: () => Promise<unknown>): Promise<T> {
+export async function closeOnFailure<T>(step: Promise<T>, close: () => Promise<unknown>): Promise<T> {
   try {
     return await step;
   } catch (error) {

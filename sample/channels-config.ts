@@ -10,7 +10,10 @@ export function channelsConfig(env: NodeJS.ProcessEnv = process.env): ChannelsMo
   return {
     layers: {
       default: redis
-        ? { backend: 'redis', options: { hosts: [env.REDIS_URL ?? 'redis://127.0.0.1:6379'], prefix: 'sample:' } }
+        ? {
+            backend: 'redis',
+            options: { hosts: [env.REDIS_URL ?? 'redis://127.0.0.1:6379'], prefix: env.CHANNELS_PREFIX ?? 'sample:' },
+          }
         : { backend: 'memory' },
     },
     worker: { enabled: env.CHANNELS_WORKER !== 'off' },

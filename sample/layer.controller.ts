@@ -38,9 +38,10 @@ export class LayerController {
     private readonly channels: ChannelsService,
   ) {}
 
-  @Get()
+  @Get('api')
   index(): Record<string, string> {
     return {
+      chat: 'GET /chat/:room/  (a chat room page; WebSocket on the same path)',
       task: 'POST /tasks  {"text": "..."}  (a worker uppercases it and replies)',
       send: 'POST /channels/:channel  (JSON body is the message)',
       receive: 'GET /channels/:channel?wait=seconds',

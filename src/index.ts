@@ -33,6 +33,7 @@ export type {
 export type { WebsocketInterfaceOptions } from './interface/interface-options';
 export { ChannelsInterfaceService } from './interface/channels-interface.service';
 export { WebsocketInterface } from './interface/websocket-interface';
+export { runServer, type RunServerOptions } from './interface/run-server';
 export type { HttpInterfaceOptions } from './interface/http-interface';
 export {
   encodeHttpResponse,

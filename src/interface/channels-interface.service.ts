@@ -3,7 +3,8 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { Server } from 'node:http';
 import { ChannelLayerRegistry } from '../module/channel-layer-registry';
 import { CHANNELS_MODULE_OPTIONS } from '../module/channels.constants';
-import type { ChannelsModuleOptions } from '../module/channels-module-options';
+import type { ChannelsModuleOptions, InterfaceModuleOptions } from '../module/channels-module-options';
+import { interfaceOverride } from './interface-override';
 import { HttpInterface } from './http-interface';
 import { resolveWebsocketInterfaceOptions } from './interface-options';
 import { ReplyDispatcher } from './reply-dispatcher';
@@ -20,11 +21,20 @@ export class ChannelsInterfaceService implements OnApplicationBootstrap, OnModul
   private httpInterface: HttpInterface | undefined;
   private readonly dispatchers = new Map<string, ReplyDispatcher>();
 
+  private readonly settings: InterfaceModuleOptions;
+
   constructor(
-    @Inject(CHANNELS_MODULE_OPTIONS) private readonly options: ChannelsModuleOptions,
+    @Inject(CHANNELS_MODULE_OPTIONS) options: ChannelsModuleOptions,
     @Inject(ChannelLayerRegistry) private readonly registry: ChannelLayerRegistry,
     @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
-  ) {}
+  ) {
+    const forced = interfaceOverride();
+    const mine = options.interface ?? {};
+    this.settings = {
+      websocket: forced?.websocket === false || mine.websocket === false ? false : { ...mine.websocket, ...forced?.websocket },
+      http: forced?.http === false || mine.http === false ? false : { ...mine.http, ...forced?.http },
+    };
+  }
 
   /** The WebSocket interface, when this process serves one. */
   get websockets(): WebsocketInterface | undefined {
@@ -39,7 +49,7 @@ export class ChannelsInterfaceService implements OnApplicationBootstrap, OnModul
   onApplicationBootstrap(): void {
     const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
     if (!server) return;
-    const websocket = this.options.interface?.websocket;
+    const websocket = this.settings.websocket;
     if (websocket !== false) {
       const options = websocket ?? {};
       const layer = this.registry.layer(options.layer);
@@ -47,7 +57,7 @@ export class ChannelsInterfaceService implements OnApplicationBootstrap, OnModul
       this.websocket = new WebsocketInterface(layer, resolved, this.dispatcher(resolved.layer));
       this.websocket.attach(server);
     }
-    const http = this.options.interface?.http;
+    const http = this.settings.http;
     if (http !== false) {
       const alias = http?.layer ?? 'default';
       const { layer, router } = this.registry.get(alias);

@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import WebSocket from 'ws';
 import type { GroupsChannelLayer } from '../../src';
 import { AppModule } from '../../sample/app.module';
 import { ChannelLayerRegistry } from '../../src';
@@ -43,6 +44,30 @@ describe.each(['memory', 'redis'])('the sample app on the %s layer', (kind) => {
     delete process.env.CHANNEL_LAYER;
     delete process.env.REDIS_URL;
     await redis?.stop();
+  });
+
+  it('serves the chat: a room page, and messages to everyone in the room over WebSockets', async () => {
+    const page = await fetch(`${url}/chat/lobby/`);
+    expect(await page.text()).toContain('/chat/lobby/');
+    const ws = url.replace('http', 'ws');
+    const join = (room: string): Promise<WebSocket> =>
+      new Promise((resolve, reject) => {
+        const socket = new WebSocket(`${ws}/chat/${room}/`);
+        socket.once('open', () => resolve(socket));
+        socket.once('error', reject);
+      });
+    const ann = await join('lobby');
+    const bob = await join('lobby');
+    const heard = new Promise<unknown>((resolve) => bob.once('message', (data) => resolve(JSON.parse(String(data)))));
+    ann.send(JSON.stringify({ username: 'ann', text: 'hello' }));
+    expect(await heard).toEqual({ room: 'lobby', username: 'ann', text: 'hello' });
+    const complaint = new Promise<unknown>((resolve) =>
+      ann.once('message', (data) => resolve(JSON.parse(String(data)))),
+    );
+    ann.send('not json');
+    expect(await complaint).toEqual({ error: expect.stringContaining('send JSON') });
+    ann.close();
+    bob.close();
   });
 
   it('runs a background task in the worker and returns its reply', async () => {

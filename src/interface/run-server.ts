@@ -1,0 +1,47 @@
+import type { INestApplication, NestApplicationOptions, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { setWorkerOverride } from '../worker/worker-override';
+import { setInterfaceOverride } from './interface-override';
+
+export interface RunServerOptions {
+  /** Address to listen on. Default 127.0.0.1. */
+  host?: string;
+  /** Port. Default 8000. */
+  port?: number;
+  /** Do not run workers in this process (interface only). */
+  noWorker?: boolean;
+  /** Seconds before an unanswered HTTP request gets a 503. */
+  httpTimeout?: number;
+  /** WebSocket subprotocols the server speaks. */
+  wsProtocols?: readonly string[];
+  /** Trust X-Forwarded-For / -Port / -Proto. */
+  proxyHeaders?: boolean;
+  /** Nest application options (logger, cors…). */
+  nest?: NestApplicationOptions;
+}
+
+/**
+ * The interface server: the app's HTTP server with WebSockets and HTTP over channels, plus (unless
+ * `noWorker`) in-process workers. What `nestjs-channels runserver` runs.
+ */
+export async function runServer(module: Type<unknown>, options: RunServerOptions = {}): Promise<INestApplication> {
+  const forced = {
+    websocket: { subprotocols: options.wsProtocols, proxyHeaders: options.proxyHeaders },
+    http: { timeout: options.httpTimeout, proxyHeaders: options.proxyHeaders },
+  };
+  // Drop unset keys so the app's own settings stay where the command line says nothing.
+  const defined = <T extends object>(value: T): T =>
+    Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+  setInterfaceOverride({ websocket: defined(forced.websocket), http: defined(forced.http) });
+  if (options.noWorker) setWorkerOverride({ enabled: false });
+  let app: INestApplication;
+  try {
+    app = await NestFactory.create(module, options.nest);
+  } finally {
+    setInterfaceOverride(undefined);
+    setWorkerOverride(undefined);
+  }
+  app.enableShutdownHooks();
+  await app.listen(options.port ?? 8000, options.host ?? '127.0.0.1');
+  return app;
+}

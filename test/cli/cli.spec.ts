@@ -1,0 +1,91 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { freePort, findOrStartRedis, uniquePrefix, type TestRedis } from '../support/redis-server';
+
+const root = join(__dirname, '..', '..');
+const children: ChildProcess[] = [];
+
+/** Runs the CLI (from source, under tsx) and resolves once its output says `ready`. */
+function cli(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ output: () => string }> {
+  const child = spawn(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), 'src/cli/main.ts', ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "${String(ready)}" in 20 s:\n${output}`)), 20_000);
+    const onData = (data: Buffer): void => {
+      output += data.toString();
+      if (ready.test(output)) {
+        clearTimeout(timer);
+        resolve({ output: () => output });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (!ready.test(output)) reject(new Error(`exited with ${String(code)}:\n${output}`));
+    });
+  });
+}
+
+function run(args: string[]): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), 'src/cli/main.ts', ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, output })));
+}
+
+describe('the nestjs-channels CLI', () => {
+  let redis: TestRedis;
+
+  beforeAll(async () => {
+    redis = await findOrStartRedis();
+  });
+  afterAll(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await redis.stop();
+  });
+
+  it('explains its usage on a bad command line', async () => {
+    const result = await run(['nonsense']);
+    expect(result.code).toBe(2);
+    expect(result.output).toContain('Usage:');
+    expect((await run(['runserver', 'sample/app.module.ts', '-p', 'x'])).output).toContain('bad port');
+    expect((await run(['runworker', 'sample/nope.ts'])).output).toContain('Cannot load');
+  }, 30_000);
+
+  it('runs the sample as an interface server and a separate worker over Redis', async () => {
+    const port = await freePort();
+    const env = { CHANNEL_LAYER: 'redis', REDIS_URL: redis.url, CHANNELS_PREFIX: uniquePrefix('cli') };
+    await cli(['runserver', 'sample/app.module.ts', '-p', String(port), '--noworker'], env, /serving on/);
+    const worker = await cli(['runworker', 'sample/app.module.ts', '-v'], env, /worker listening on/);
+    expect(worker.output()).toContain('websocket.connect');
+    const join = (): Promise<WebSocket> =>
+      new Promise((resolve, reject) => {
+        const socket = new WebSocket(`ws://127.0.0.1:${port}/chat/cli/`);
+        socket.once('open', () => resolve(socket));
+        socket.once('error', reject);
+      });
+    const ann = await join();
+    const bob = await join();
+    const heard = new Promise<string>((resolve) => bob.once('message', (data) => resolve(String(data))));
+    ann.send(JSON.stringify({ username: 'ann', text: 'through redis' }));
+    expect(JSON.parse(await heard)).toEqual({ room: 'cli', username: 'ann', text: 'through redis' });
+    // -v logs each consumer the worker ran (the line may reach us after the chat message does).
+    for (let i = 0; i < 50 && !/websocket\.receive → ChatConsumers\.receive/.test(worker.output()); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(worker.output()).toMatch(/websocket\.receive → ChatConsumers\.receive/);
+    ann.close();
+    bob.close();
+  }, 60_000);
+});
