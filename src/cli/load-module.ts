@@ -10,6 +10,8 @@ export function loadModule(spec: string): Type<unknown> {
   const file = isAbsolute(path) ? path : resolve(process.cwd(), path);
   let exports: Record<string, unknown>;
   try {
+    // A run-time load of the user's module: require also takes TypeScript when a loader (tsx) is active.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     exports = require(file) as Record<string, unknown>;
   } catch (error) {
     throw new Error(`Cannot load ${file}: ${(error as Error).message}`);
