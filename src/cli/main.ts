@@ -66,7 +66,9 @@ async function main(argv: string[]): Promise<void> {
         process.stdout.write(`${message.channel.name} → ${consumer} (${durationMs.toFixed(1)} ms)\n`),
       );
     }
-    process.stdout.write(`nestjs-channels: worker listening on ${worker.workers.flatMap((w) => w.channels).join(', ')}\n`);
+    process.stdout.write(
+      `nestjs-channels: worker listening on ${worker.workers.flatMap((w) => w.channels).join(', ')}\n`,
+    );
     return;
   }
   throw new UsageError(command ? `unknown command "${command}"` : 'no command');

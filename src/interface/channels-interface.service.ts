@@ -31,7 +31,8 @@ export class ChannelsInterfaceService implements OnApplicationBootstrap, OnModul
     const forced = interfaceOverride();
     const mine = options.interface ?? {};
     this.settings = {
-      websocket: forced?.websocket === false || mine.websocket === false ? false : { ...mine.websocket, ...forced?.websocket },
+      websocket:
+        forced?.websocket === false || mine.websocket === false ? false : { ...mine.websocket, ...forced?.websocket },
       http: forced?.http === false || mine.http === false ? false : { ...mine.http, ...forced?.http },
     };
   }
