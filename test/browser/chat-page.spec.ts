@@ -5,6 +5,8 @@ import { chromium, type Browser } from 'playwright-core';
 import { AppModule } from '../../sample/app.module';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+// Evaluated in the page (a string, so this Node project needs no DOM types).
+const CONNECTED = "document.getElementById('status')?.textContent === 'connected'";
 
 describe('the sample chat page in a real browser', () => {
   let app: INestApplication;
@@ -36,8 +38,8 @@ describe('the sample chat page in a real browser', () => {
     const bob = await browser.newPage();
     await ann.goto(`${url}/chat/browser/`);
     await bob.goto(`${url}/chat/browser/`);
-    await ann.waitForFunction(() => document.getElementById('status')?.textContent === 'connected');
-    await bob.waitForFunction(() => document.getElementById('status')?.textContent === 'connected');
+    await ann.waitForFunction(CONNECTED);
+    await bob.waitForFunction(CONNECTED);
     await ann.fill('#username', 'ann');
     await ann.fill('#text', 'hello from a real browser');
     await ann.click('button');
@@ -52,6 +54,6 @@ describe('the sample chat page in a real browser', () => {
     await page.fill('#room', 'kitchen');
     await page.click('button');
     await page.waitForURL(/\/chat\/kitchen\/$/);
-    await page.waitForFunction(() => document.getElementById('status')?.textContent === 'connected');
+    await page.waitForFunction(CONNECTED);
   });
 });
