@@ -1,5 +1,5 @@
 import type { ChannelLayer } from '../layers/channel-layer';
-import { copyMessage, type ChannelMessage } from '../layers/message';
+import type { ChannelMessage } from '../layers/message';
 import { assertChannelName } from '../layers/names';
 import { resolveLayer } from './layer-resolver';
 import { sendOrHold } from './outbound-buffer';
@@ -26,14 +26,10 @@ export class Channel {
     return resolveLayer(this.layerOrAlias);
   }
 
-  /** Sends `content`; the content is checked and copied now, so later changes do not leak in. */
-  send(content: ChannelMessage, options: SendOptions = {}): Promise<void> {
-    const { copy } = copyMessage(content);
+  /** Sends `content` (held until the end of the running consumer, if any). */
+  async send(content: ChannelMessage, options: SendOptions = {}): Promise<void> {
     const layer = this.layer;
-    return sendOrHold(
-      { target: this.name, kind: 'channel', content: copy, send: () => layer.send(this.name, copy) },
-      options.immediately,
-    );
+    return sendOrHold(this.name, 'channel', content, options.immediately, (message) => layer.send(this.name, message));
   }
 
   toString(): string {

@@ -1,5 +1,5 @@
 import type { ChannelLayer } from '../layers/channel-layer';
-import { copyMessage, type ChannelMessage } from '../layers/message';
+import type { ChannelMessage } from '../layers/message';
 import { assertGroupName } from '../layers/names';
 import type { Channel, SendOptions } from './channel';
 import { resolveLayer } from './layer-resolver';
@@ -32,12 +32,11 @@ export class Group {
     return this.groups().groupChannels(this.name);
   }
 
-  send(content: ChannelMessage, options: SendOptions = {}): Promise<void> {
-    const { copy } = copyMessage(content);
+  /** Sends `content` to every member (held until the end of the running consumer, if any). */
+  async send(content: ChannelMessage, options: SendOptions = {}): Promise<void> {
     const layer = this.groups();
-    return sendOrHold(
-      { target: this.name, kind: 'group', content: copy, send: () => layer.sendGroup(this.name, copy) },
-      options.immediately,
+    return sendOrHold(this.name, 'group', content, options.immediately, (message) =>
+      layer.sendGroup(this.name, message),
     );
   }
 

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { ChannelMessage } from '../layers/message';
+import { copyMessage, type ChannelMessage } from '../layers/message';
 
 /** One held send: to a channel or to a group, on a layer. */
 export interface PendingSend {
@@ -29,10 +29,21 @@ export async function withOutboundBuffer<T>(
   }
 }
 
-/** Holds `send` if a consumer is running, else runs it now. */
-export function sendOrHold(send: PendingSend, immediately: boolean | undefined): Promise<void> {
+/**
+ * Sends now outside consumers (the layer checks and copies the content), or holds a snapshot
+ * until the running consumer finishes: copied now, so bad values fail at the call and later
+ * changes to the content do not leak into what is sent.
+ */
+export function sendOrHold(
+  target: string,
+  kind: PendingSend['kind'],
+  content: ChannelMessage,
+  immediately: boolean | undefined,
+  send: (content: ChannelMessage) => Promise<void>,
+): Promise<void> {
   const pending = immediately ? undefined : outboundBuffer.getStore();
-  if (!pending) return send.send();
-  pending.push(send);
+  if (!pending) return send(content);
+  const { copy } = copyMessage(content);
+  pending.push({ target, kind, content: copy, send: () => send(copy) });
   return Promise.resolve();
 }

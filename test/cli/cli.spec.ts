@@ -8,7 +8,7 @@ const children: ChildProcess[] = [];
 
 /** Runs the CLI (from source, under tsx) and resolves once its output says `ready`. */
 function cli(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ output: () => string }> {
-  const child = spawn(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), 'src/cli/main.ts', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -34,7 +34,7 @@ function cli(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ o
 }
 
 function run(args: string[]): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), 'src/cli/main.ts', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
