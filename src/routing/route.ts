@@ -1,4 +1,3 @@
-import type { Message } from '../channels/message';
 import {
   compileFilters,
   filterValue,
@@ -141,9 +140,4 @@ export function routeClass(consumer: ClassConsumerType, filters?: RouteFilters):
 /** Nests routes under prefixes: `include(chatRoutes, { path: /^\/chat/ })`. */
 export function include(entries: readonly RoutingEntry[], prefixes?: RouteFilters): Include {
   return new Include(entries, prefixes);
-}
-
-/** The message's view for matching: its channel name and content. */
-export function matchMessage(entry: RoutingEntry, message: Message): RouteMatch | null {
-  return entry.match(message.channel.name, message.content);
 }
