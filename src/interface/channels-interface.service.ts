@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { ChannelLayerRegistry } from '../module/channel-layer-registry';
 import { CHANNELS_MODULE_OPTIONS } from '../module/channels.constants';
 import type { ChannelsModuleOptions, InterfaceModuleOptions } from '../module/channels-module-options';
@@ -9,6 +9,18 @@ import { HttpInterface } from './http-interface';
 import { resolveWebsocketInterfaceOptions } from './interface-options';
 import { ReplyDispatcher } from './reply-dispatcher';
 import { WebsocketInterface } from './websocket-interface';
+
+/** The part of a Fastify instance the hook needs (Fastify itself is an optional dependency). */
+interface FastifyLike {
+  addHook(
+    name: 'onRequest',
+    hook: (
+      request: { raw: IncomingMessage },
+      reply: { raw: ServerResponse; hijack(): void },
+      done: (error?: Error) => void,
+    ) => void,
+  ): unknown;
+}
 
 /**
  * Serves WebSockets and HTTP over channels on the Nest app's own HTTP server (any adapter that
@@ -20,6 +32,7 @@ export class ChannelsInterfaceService implements OnApplicationBootstrap, OnModul
   private websocket: WebsocketInterface | undefined;
   private httpInterface: HttpInterface | undefined;
   private readonly dispatchers = new Map<string, ReplyDispatcher>();
+  private fastifyHooked = false;
 
   private readonly settings: InterfaceModuleOptions;
 
@@ -63,7 +76,27 @@ export class ChannelsInterfaceService implements OnApplicationBootstrap, OnModul
       const alias = http?.layer ?? 'default';
       const { layer, router } = this.registry.get(alias);
       this.httpInterface = new HttpInterface(layer, router, this.dispatcher(alias), http ?? {});
+      if (this.adapterHost.httpAdapter.getType() === 'fastify') this.hookIntoFastify(this.httpInterface);
     }
+  }
+
+  /** Whether requests reach HTTP over channels through a Fastify hook (so the Nest middleware stands aside). */
+  get usesFastifyHook(): boolean {
+    return this.fastifyHooked;
+  }
+
+  /**
+   * Fastify runs Nest middleware only for paths it has a route for, so requests over channels are
+   * taken in an onRequest hook instead, which sees every request before routing.
+   */
+  private hookIntoFastify(http: HttpInterface): void {
+    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyLike>();
+    fastify.addHook('onRequest', (request, reply, done) => {
+      if (!http.wants(request.raw)) return done();
+      reply.hijack();
+      http.handle(request.raw, reply.raw).catch((error: unknown) => done(error as Error));
+    });
+    this.fastifyHooked = true;
   }
 
   /** Sockets close first (1001), so their disconnects reach workers that are still draining. */

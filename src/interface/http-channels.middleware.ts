@@ -12,7 +12,7 @@ export class HttpChannelsMiddleware implements NestMiddleware {
 
   use(request: IncomingMessage, response: ServerResponse, next: (error?: unknown) => void): void {
     const http = this.interfaces.http;
-    if (!http || !http.wants(request)) return next();
+    if (!http || this.interfaces.usesFastifyHook || !http.wants(request)) return next();
     http.handle(request, response).catch(next);
   }
 }
