@@ -1,6 +1,7 @@
 import { Inject, Injectable, type Type } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
+import { ChannelsInterfaceService } from '../interface/channels-interface.service';
 import { ChannelLayerRegistry } from '../module/channel-layer-registry';
 import {
   isClassConsumer,
@@ -30,6 +31,7 @@ export class ConsumerExplorer {
     @Inject(MetadataScanner) private readonly scanner: MetadataScanner,
     @Inject(ConsumerInvokerFactory) private readonly invokers: ConsumerInvokerFactory,
     @Inject(ChannelLayerRegistry) private readonly registry: ChannelLayerRegistry,
+    @Inject(ChannelsInterfaceService) private readonly interfaces: ChannelsInterfaceService,
   ) {}
 
   explore(): void {
@@ -42,6 +44,14 @@ export class ConsumerExplorer {
       for (const route of router.routes) {
         if (!router.invokerOf(route)) router.bind(route, this.bind(route.consumer, route.describe(), classProviders));
       }
+    }
+    // Last of all (so every route of the app wins): the app's own controllers, in `http.mode: 'all'`.
+    const controllers = this.interfaces.controllersConsumer();
+    if (controllers) {
+      const router = this.registry.router(controllers.alias);
+      const fallback = new Route('http.request', controllers.consume, {}, 'Nest controllers');
+      router.add(fallback);
+      router.bind(fallback, this.invokers.forFunction(controllers.consume));
     }
   }
 

@@ -5,6 +5,8 @@ import { ChannelLayerRegistry } from '../module/channel-layer-registry';
 import { CHANNELS_MODULE_OPTIONS } from '../module/channels.constants';
 import type { ChannelsModuleOptions, InterfaceModuleOptions } from '../module/channels-module-options';
 import { interfaceOverride } from './interface-override';
+import type { Message } from '../channels/message';
+import { controllerConsumer } from './controller-consumer';
 import { HttpInterface } from './http-interface';
 import { resolveWebsocketInterfaceOptions } from './interface-options';
 import { ReplyDispatcher } from './reply-dispatcher';
@@ -53,6 +55,17 @@ export class ChannelsInterfaceService implements OnApplicationBootstrap, OnModul
   /** The WebSocket interface, when this process serves one. */
   get websockets(): WebsocketInterface | undefined {
     return this.websocket;
+  }
+
+  /**
+   * In `http.mode: 'all'`, the consumer that runs this app's controllers for `http.request`
+   * messages no route takes (for the workers of a process with an HTTP adapter), and its layer.
+   */
+  controllersConsumer(): { alias: string; consume: (message: Message) => Promise<void> } | undefined {
+    const http = this.settings.http;
+    const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
+    if (http === false || http?.mode !== 'all' || !server) return undefined;
+    return { alias: http.layer ?? 'default', consume: controllerConsumer(server) };
   }
 
   /** HTTP over channels, when this process serves it. */

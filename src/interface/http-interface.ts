@@ -5,12 +5,19 @@ import { ChannelFull } from '../layers/errors';
 import type { ChannelMessage } from '../layers/message';
 import type { Router } from '../routing/router';
 import { splitTarget } from './connect-message';
+import { isForwardedRequest } from './controller-consumer';
 import { BODY_CHUNK, httpRequestMessage } from './http-messages';
 import type { ReplyDispatcher } from './reply-dispatcher';
 
 export interface HttpInterfaceOptions {
   /** Alias of the layer requests go over. Default `default`. */
   layer?: string;
+  /**
+   * `routes` (default): requests an `http.request` route takes go over channels, the rest to the
+   * controllers here. `all`: every request goes over channels, and workers run the Nest controllers
+   * from the message, so interface and worker processes can be separate.
+   */
+  mode?: 'routes' | 'all';
   /** Seconds to wait for the start of a response before answering 503. Default 60. */
   timeout?: number;
   /** Largest request body accepted, in bytes (413 beyond). Default 10 MiB. */
@@ -60,6 +67,7 @@ export class HttpInterface {
   private readonly timeoutMs: number;
   private readonly maxBodySize: number;
   private readonly proxyHeaders: boolean;
+  private readonly all: boolean;
 
   constructor(
     private readonly layer: ChannelLayer,
@@ -71,10 +79,13 @@ export class HttpInterface {
     if (!(this.timeoutMs > 0)) throw new TypeError(`HTTP timeout must be a positive number of seconds`);
     this.maxBodySize = options.maxBodySize ?? 10 * 1024 * 1024;
     this.proxyHeaders = options.proxyHeaders ?? false;
+    this.all = options.mode === 'all';
   }
 
-  /** Whether an `http.request` route of this app takes the request. */
+  /** Whether the request goes over channels: every one in `all` mode, else those a route takes. */
   wants(request: IncomingMessage): boolean {
+    if (isForwardedRequest(request)) return false; // a worker running the controllers for a message
+    if (this.all) return true;
     const { path, query } = splitTarget(request.url ?? '/');
     return (
       this.router.matchContent('http.request', {

@@ -8,6 +8,11 @@ import { setWorkerOverride } from './worker-override';
 export interface RunWorkerOptions extends Omit<WorkerModuleOptions, 'enabled'> {
   /** Nest application-context options (logger…). */
   nest?: NestApplicationContextOptions;
+  /**
+   * Build the app's HTTP layer (without listening), so this worker can run the Nest controllers
+   * for `http.request` messages (`interface.http.mode: 'all'`).
+   */
+  controllers?: boolean;
 }
 
 /**
@@ -23,11 +28,17 @@ export async function runWorker(
   module: Type<unknown>,
   options: RunWorkerOptions = {},
 ): Promise<{ app: INestApplicationContext; worker: ChannelsWorkerService }> {
-  const { nest, ...worker } = options;
+  const { nest, controllers, ...worker } = options;
   setWorkerOverride({ ...worker, enabled: true });
   let app: INestApplicationContext;
   try {
-    app = await NestFactory.createApplicationContext(module, nest);
+    if (controllers) {
+      const web = await NestFactory.create(module, nest);
+      await web.init();
+      app = web;
+    } else {
+      app = await NestFactory.createApplicationContext(module, nest);
+    }
   } finally {
     setWorkerOverride(undefined);
   }
