@@ -9,7 +9,7 @@ const USAGE = `Usage:
   nestjs-channels runserver <module>[#Export] [-b host] [-p port] [--noworker] [--http-timeout s]
                             [--ws-protocol p]... [--proxy-headers]
   nestjs-channels runworker <module>[#Export] [--only-channels glob]... [--exclude-channels glob]...
-                            [--layer alias] [-v]
+                            [--layer alias] [--controllers] [-v]
 
 <module> is the file of your Nest module (compiled JS, or TS under tsx); the export defaults to AppModule.`;
 
@@ -52,6 +52,7 @@ async function main(argv: string[]): Promise<void> {
         'only-channels': { type: 'string', multiple: true },
         'exclude-channels': { type: 'string', multiple: true },
         layer: { type: 'string' },
+        controllers: { type: 'boolean', default: false },
         verbose: { type: 'boolean', short: 'v', default: false },
       },
     });
@@ -60,6 +61,7 @@ async function main(argv: string[]): Promise<void> {
       onlyChannels: values['only-channels'],
       excludeChannels: values['exclude-channels'],
       layers: values.layer ? [values.layer] : undefined,
+      controllers: values.controllers,
     });
     if (values.verbose) {
       worker.on('consumerFinished', ({ message, consumer, durationMs }) =>
