@@ -7,7 +7,11 @@ const root = join(__dirname, '..', '..');
 const children: ChildProcess[] = [];
 
 /** Runs the CLI (from source, under tsx) and resolves once its output says `ready`. */
-function cli(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ output: () => string }> {
+function cli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ready: RegExp,
+): Promise<{ output: () => string; child: ChildProcess }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
     cwd: root,
     env: { ...process.env, ...env },
@@ -21,7 +25,7 @@ function cli(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ o
       output += data.toString();
       if (ready.test(output)) {
         clearTimeout(timer);
-        resolve({ output: () => output });
+        resolve({ output: () => output, child });
       }
     };
     child.stdout?.on('data', onData);
@@ -85,6 +89,37 @@ describe('the nestjs-channels CLI', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(worker.output()).toMatch(/websocket\.receive → ChatConsumers\.receive/);
+    ann.close();
+    bob.close();
+  }, 60_000);
+
+  it('keeps sockets open while a worker is killed and replaced', async () => {
+    const port = await freePort();
+    const env = { CHANNEL_LAYER: 'redis', REDIS_URL: redis.url, CHANNELS_PREFIX: uniquePrefix('restart') };
+    await cli(['runserver', 'sample/app.module.ts', '-p', String(port), '--noworker'], env, /serving on/);
+    const first = await cli(['runworker', 'sample/app.module.ts'], env, /worker listening on/);
+    const join = (): Promise<WebSocket> =>
+      new Promise((resolve, reject) => {
+        const socket = new WebSocket(`ws://127.0.0.1:${port}/chat/restart/`);
+        socket.once('open', () => resolve(socket));
+        socket.once('error', reject);
+      });
+    const ann = await join();
+    const bob = await join();
+    const say = async (text: string): Promise<unknown> => {
+      const heard = new Promise<string>((resolve) => bob.once('message', (data) => resolve(String(data))));
+      ann.send(JSON.stringify({ username: 'ann', text }));
+      return JSON.parse(await heard);
+    };
+    expect(await say('before')).toMatchObject({ text: 'before' });
+    first.child.kill('SIGKILL');
+    await new Promise((resolve) => first.child.once('exit', resolve));
+    // While no worker runs, the socket stays open; the frame waits on the channel.
+    const late = say('while down');
+    await cli(['runworker', 'sample/app.module.ts'], env, /worker listening on/);
+    expect(await late).toMatchObject({ text: 'while down' });
+    expect(await say('after')).toMatchObject({ text: 'after' });
+    expect([ann.readyState, bob.readyState]).toEqual([WebSocket.OPEN, WebSocket.OPEN]);
     ann.close();
     bob.close();
   }, 60_000);

@@ -2,6 +2,7 @@ import { Controller, Get, Injectable, Module, type INestApplication } from '@nes
 import { Test } from '@nestjs/testing';
 import { request as httpRequest } from 'node:http';
 import {
+  Channel,
   ChannelsModule,
   Consumer,
   Group,
@@ -13,6 +14,7 @@ import {
 } from '../../src';
 
 const disconnected: string[] = [];
+const streamReplies: string[] = [];
 
 @Injectable()
 class HttpConsumers {
@@ -41,6 +43,13 @@ class HttpConsumers {
   async publish(message: Message): Promise<void> {
     for (const part of encodeHttpResponse({ body: 'news' })) await new Group('pollers').send(part);
     await sendHttpResponse(message, { status: 204 });
+  }
+
+  @Consumer('http.request', { path: /^\/api\/stream$/ })
+  async stream(message: Message): Promise<void> {
+    // The first part now; the rest later, from the channel name alone (as a producer elsewhere would).
+    streamReplies.push(message.replyChannel!.name);
+    await message.replyChannel!.send({ status: 200, headers: [], content: Buffer.from('part 1;'), more_content: true });
   }
 
   @Consumer('http.request', { path: /^\/api\/silent$/ })
@@ -107,6 +116,27 @@ describe('HTTP over channels', () => {
 
   it('answers 503 when no response starts in time', async () => {
     expect((await fetch(`${url}/api/silent`)).status).toBe(503);
+  });
+
+  it('streams a response that started, and survives the client vanishing mid-response', async () => {
+    const { port } = new URL(url);
+    const received: string[] = [];
+    const req = httpRequest({ host: '127.0.0.1', port, path: '/api/stream' }, (res) => {
+      res.on('data', (chunk: Buffer) => {
+        received.push(chunk.toString());
+        req.destroy(); // the client goes away after the first part
+      });
+      res.on('error', () => undefined);
+    });
+    req.on('error', () => undefined);
+    req.end();
+    for (let i = 0; i < 50 && !disconnected.includes('/api/stream'); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(received).toEqual(['part 1;']);
+    expect(disconnected).toContain('/api/stream');
+    // Later parts for the vanished client are dropped quietly, and the server goes on serving.
+    const reply = streamReplies[streamReplies.length - 1];
+    await new Channel(reply).send({ content: Buffer.from('part 2'), more_content: false });
+    expect((await fetch(`${url}/plain`)).status).toBe(200);
   });
 
   it('sends http.disconnect when the client goes away before the answer', async () => {
