@@ -7,6 +7,8 @@ import type { ResolvedWebsocketInterfaceOptions } from './interface-options';
 import { ReplyDispatcher } from './reply-dispatcher';
 import { WebsocketConnection } from './websocket-connection';
 
+type UpgradeListener = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
 /** How often keepalive and lifetime limits are checked. */
 const SWEEP_MS = 1000;
 
@@ -18,7 +20,8 @@ export class WebsocketInterface {
   private readonly wss: WebSocketServer;
   private readonly connections = new Set<WebsocketConnection>();
   private readonly sweeper: NodeJS.Timeout;
-  private readonly servers = new Set<Server>();
+  /** Our listener on each server, and the upgrade listeners that were there before (for other paths). */
+  private readonly attached = new Map<Server, { listener: UpgradeListener; others: UpgradeListener[] }>();
 
   private readonly dispatcher: ReplyDispatcher;
   /** Whether close() stops the reply loop: only one this interface made itself. */
@@ -52,15 +55,27 @@ export class WebsocketInterface {
     return this.connections.size;
   }
 
+  /**
+   * Takes the server's upgrades. Listeners already there (a Nest WsAdapter, say, which destroys
+   * sockets on paths it does not serve) are moved behind this one and only see the upgrades whose
+   * paths are not ours.
+   */
   attach(server: Server): void {
-    this.servers.add(server);
-    server.on('upgrade', this.onUpgrade);
+    const others = server.listeners('upgrade') as UpgradeListener[];
+    server.removeAllListeners('upgrade');
+    const listener: UpgradeListener = (request, socket, head) => this.onUpgrade(server, others, request, socket, head);
+    this.attached.set(server, { listener, others });
+    server.on('upgrade', listener);
   }
 
   /** Closes every socket (1001, going away) and stops the reply loop. */
   async close(): Promise<void> {
     clearInterval(this.sweeper);
-    for (const server of this.servers) server.off('upgrade', this.onUpgrade);
+    for (const [server, { listener, others }] of this.attached) {
+      server.off('upgrade', listener);
+      for (const other of others) server.on('upgrade', other);
+    }
+    this.attached.clear();
     for (const connection of [...this.connections]) {
       if (connection.state === 'open') connection.close(1001);
       else connection.terminate();
@@ -69,10 +84,21 @@ export class WebsocketInterface {
     this.wss.close();
   }
 
-  private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    if ((request.headers.upgrade ?? '').toLowerCase() !== 'websocket') return;
+  private onUpgrade(
+    server: Server,
+    others: readonly UpgradeListener[],
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+  ): void {
     const { path } = splitTarget(request.url ?? '/');
-    if (!this.options.accepts(path)) return; // another upgrade listener (a Nest gateway) takes it
+    const ours = (request.headers.upgrade ?? '').toLowerCase() === 'websocket' && this.options.accepts(path);
+    if (!ours) {
+      // Another listener's (a Nest gateway's); with none at all, nobody would ever answer: close it.
+      if (others.length === 0 && server.listenerCount('upgrade') === 1) socket.destroy();
+      for (const other of others) other(request, socket, head);
+      return;
+    }
     let connection: WebsocketConnection | undefined = undefined;
     const replyChannel = this.dispatcher.open((reply) => connection?.onReply(reply));
     connection = new WebsocketConnection(replyChannel, path, request, socket, head, this.wss, this.layer, (closed) => {
@@ -84,7 +110,7 @@ export class WebsocketInterface {
       websocketConnectMessage(request, replyChannel, this.options.proxyHeaders),
       this.options.connectTimeoutMs,
     );
-  };
+  }
 
   private sweep(): void {
     const now = Date.now();
