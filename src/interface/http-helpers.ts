@@ -70,8 +70,12 @@ export async function readHttpRequest(message: Message, timeoutSeconds = 30): Pr
 export interface ChannelsHttpResponse {
   status?: number;
   headers?: Record<string, string | readonly string[]>;
-  /** A string (sent as UTF-8), bytes, or an object (sent as JSON). */
-  body?: string | Uint8Array | object;
+  /** A string (sent as UTF-8), bytes, an object (sent as JSON), or a stream of bytes (sent as it comes). */
+  body?: string | Uint8Array | object | AsyncIterable<Uint8Array | string>;
+}
+
+function isStream(body: unknown): body is AsyncIterable<Uint8Array | string> {
+  return typeof body === 'object' && body !== null && Symbol.asyncIterator in body;
 }
 
 /** Encodes a response into `http.response` messages (chunked above 512 KiB). */
@@ -106,8 +110,29 @@ export function encodeHttpResponse(response: ChannelsHttpResponse): ChannelMessa
   return messages;
 }
 
-/** Sends a response to an `http.request` message's reply channel. */
+/**
+ * Sends a response to an `http.request` message's reply channel. A stream body is sent part by
+ * part as it is read (at once, not held until the consumer ends), so the client sees it as it comes.
+ */
 export async function sendHttpResponse(message: Message, response: ChannelsHttpResponse): Promise<void> {
-  if (!message.replyChannel) throw new TypeError('this message has no reply_channel to answer on');
-  for (const part of encodeHttpResponse(response)) await message.replyChannel.send(part);
+  const reply = message.replyChannel;
+  if (!reply) throw new TypeError('this message has no reply_channel to answer on');
+  if (!isStream(response.body)) {
+    for (const part of encodeHttpResponse(response as Omit<ChannelsHttpResponse, 'body'> & { body?: object })) {
+      await reply.send(part);
+    }
+    return;
+  }
+  const [head] = encodeHttpResponse({ status: response.status, headers: response.headers });
+  await reply.send({ ...head, more_content: true }, { immediately: true });
+  for await (const chunk of response.body) {
+    const content = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk);
+    for (let offset = 0; offset < content.length; offset += BODY_CHUNK) {
+      await reply.send(
+        { content: content.subarray(offset, offset + BODY_CHUNK), more_content: true },
+        { immediately: true },
+      );
+    }
+  }
+  await reply.send({ content: Buffer.alloc(0), more_content: false }, { immediately: true });
 }

@@ -10,6 +10,8 @@ export interface WebsocketInterfaceOptions {
   pingInterval?: number;
   /** Seconds to wait for the pong before the connection is dropped. Default 30. */
   pingTimeout?: number;
+  /** Seconds without a data frame either way before the socket is closed (1000). Default: none. */
+  idleTimeout?: number;
   /** Longest life of a socket; keep it below the layer's groupExpiry. Default: the layer's groupExpiry; `Infinity` for none. */
   websocketTimeout?: number;
   /** Largest frame accepted, in bytes; bigger frames close the socket with 1009. Default 1 MiB. */
@@ -27,6 +29,7 @@ export interface ResolvedWebsocketInterfaceOptions {
   pingIntervalMs: number;
   pingTimeoutMs: number;
   websocketTimeoutMs: number;
+  idleTimeoutMs: number;
   maxFrameSize: number;
   subprotocols: readonly string[];
   proxyHeaders: boolean;
@@ -56,6 +59,7 @@ export function resolveWebsocketInterfaceOptions(
     pingIntervalMs: seconds(options.pingInterval, 20, 'pingInterval'),
     pingTimeoutMs: seconds(options.pingTimeout, 30, 'pingTimeout'),
     websocketTimeoutMs: seconds(options.websocketTimeout, groupExpiry, 'websocketTimeout'),
+    idleTimeoutMs: seconds(options.idleTimeout, Infinity, 'idleTimeout'),
     maxFrameSize,
     subprotocols: options.subprotocols ?? [],
     proxyHeaders: options.proxyHeaders ?? false,

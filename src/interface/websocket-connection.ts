@@ -22,8 +22,10 @@ function refuse(socket: Duplex, status: 403 | 503, reason: string): void {
  */
 export class WebsocketConnection {
   state: 'connecting' | 'open' | 'closed' = 'connecting';
-  /** Activity clock for keepalive (ms). */
+  /** Activity clock for keepalive (ms): data frames and pings. */
   lastActivity = Date.now();
+  /** Last data frame either way (ms), for the idle timeout. */
+  lastData = Date.now();
   pingSentAt: number | undefined;
   openedAt = 0;
   private ws: WebSocket | undefined;
@@ -82,7 +84,7 @@ export class WebsocketConnection {
     if (this.state !== 'open' || !ws) return;
     if (bytes !== undefined) ws.send(bytes, { binary: true });
     if (text !== undefined) ws.send(text);
-    if (bytes !== undefined || text !== undefined) this.lastActivity = Date.now();
+    if (bytes !== undefined || text !== undefined) this.lastActivity = this.lastData = Date.now();
     if (message.close) this.close(typeof message.close === 'number' ? message.close : 1000);
   }
 
@@ -125,7 +127,7 @@ export class WebsocketConnection {
     this.ws = ws;
     this.state = 'open';
     this.openedAt = Date.now();
-    this.lastActivity = this.openedAt;
+    this.lastActivity = this.lastData = this.openedAt;
     ws.on('error', () => undefined);
     ws.on('pong', () => (this.pingSentAt = undefined));
     ws.on('message', (data: Buffer, isBinary: boolean) => this.received(data, isBinary));
@@ -134,7 +136,7 @@ export class WebsocketConnection {
 
   private received(data: Buffer, isBinary: boolean): void {
     if (this.muted || this.state !== 'open') return;
-    this.lastActivity = Date.now();
+    this.lastActivity = this.lastData = Date.now();
     const frame: ChannelMessage = { reply_channel: this.replyChannel, path: this.path, order: ++this.order };
     if (isBinary) frame.bytes = data;
     else frame.text = data.toString('utf8');

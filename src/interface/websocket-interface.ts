@@ -114,11 +114,12 @@ export class WebsocketInterface {
 
   private sweep(): void {
     const now = Date.now();
-    const { pingIntervalMs, pingTimeoutMs, websocketTimeoutMs } = this.options;
+    const { pingIntervalMs, pingTimeoutMs, websocketTimeoutMs, idleTimeoutMs } = this.options;
     for (const connection of this.connections) {
       if (connection.state !== 'open') continue;
-      if (now - connection.openedAt > websocketTimeoutMs) connection.close(1000);
-      else if (connection.pingSentAt !== undefined && now - connection.pingSentAt > pingTimeoutMs)
+      if (now - connection.openedAt > websocketTimeoutMs || now - connection.lastData > idleTimeoutMs) {
+        connection.close(1000);
+      } else if (connection.pingSentAt !== undefined && now - connection.pingSentAt > pingTimeoutMs)
         connection.terminate();
       else if (connection.pingSentAt === undefined && now - connection.lastActivity > pingIntervalMs) connection.ping();
     }

@@ -40,7 +40,8 @@ function open(url: string): Promise<WebSocket> {
     ws.once('error', reject);
   });
 }
-const reply = (ws: WebSocket): Promise<string> => new Promise((resolve) => ws.once('message', (d) => resolve(String(d))));
+const reply = (ws: WebSocket): Promise<string> =>
+  new Promise((resolve) => ws.once('message', (d) => resolve(String(d))));
 
 describe('next to a Nest WsAdapter gateway', () => {
   let app: INestApplication;

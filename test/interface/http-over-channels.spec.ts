@@ -52,6 +52,17 @@ class HttpConsumers {
     await message.replyChannel!.send({ status: 200, headers: [], content: Buffer.from('part 1;'), more_content: true });
   }
 
+  @Consumer('http.request', { path: /^\/api\/ticks$/ })
+  async ticks(message: Message): Promise<void> {
+    async function* produce(): AsyncGenerator<string> {
+      for (let i = 1; i <= 3; i++) {
+        yield `tick ${i}\n`;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+    await sendHttpResponse(message, { headers: { 'content-type': 'text/plain' }, body: produce() });
+  }
+
   @Consumer('http.request', { path: /^\/api\/silent$/ })
   silent(): void {}
 
@@ -112,6 +123,22 @@ describe('HTTP over channels', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect((await fetch(`${url}/api/publish`, { method: 'POST' })).status).toBe(204);
     expect(await (await waiting).text()).toBe('news');
+  });
+
+  it('streams a body part by part as it is produced, past the HTTP timeout', async () => {
+    const started = Date.now();
+    const res = await fetch(`${url}/api/ticks`);
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    const firstAt = Date.now() - started;
+    let text = Buffer.from(first.value!).toString();
+    for (let part = await reader.read(); !part.done; part = await reader.read())
+      text += Buffer.from(part.value).toString();
+    expect(text).toBe('tick 1\ntick 2\ntick 3\n');
+    // The first part arrived before the producer finished (3 × 250 ms), and the stream outlived the
+    // 0.5 s HTTP timeout: a response that has started is never cut by the 503 timer.
+    expect(firstAt).toBeLessThan(Date.now() - started);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(700);
   });
 
   it('answers 503 when no response starts in time', async () => {

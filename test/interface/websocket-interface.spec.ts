@@ -211,4 +211,15 @@ describe('the WebSocket interface server', () => {
     expect(await closed(ws)).toBe(1000);
     expect(pings).toBeGreaterThanOrEqual(1);
   });
+
+  it('closes a socket with no data frames for idleTimeout, though pings keep flowing', async () => {
+    h = await start({ pingInterval: 0.3, idleTimeout: 1.5 });
+    const ws = new WebSocket(`${h.url}/idle`);
+    const connect = await h.next('websocket.connect');
+    await h.layer.send(String(connect.reply_channel), { accept: true });
+    await opened(ws);
+    const started = Date.now();
+    expect(await closed(ws)).toBe(1000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+  });
 });
