@@ -1,9 +1,10 @@
-// `npm run bench`: layer send → receive and consumer dispatch benchmarks; prints two tables, writes
-// bench/results/latest.json.
+// `npm run bench`: layer send → receive and consumer dispatch benchmarks, then WebSocket echo and
+// HTTP through the interface servers; prints their tables, writes bench/results/latest.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRedisServer } from '../test/support/redis-server';
 import { inMemoryDispatchTarget, redisDispatchTarget } from './dispatch-targets';
+import { runInterfaceBenchmarks, stopAllServers } from './interfaces';
 import { Scenario, type RoundSettings } from './layer-send-receive';
 import { RedisProbe } from './redis-stats';
 import { buildReport, formatReport, machineInfo, type BenchSettings, type ScenarioOutcome } from './report';
@@ -96,7 +97,7 @@ async function main(): Promise<number> {
   const worker = startWorkerProcess(redis.url);
   worker.catch(() => undefined); // handled where it is awaited; no unhandled rejection meanwhile
   const stopOnSignal = (signal: NodeJS.Signals): void => {
-    void Promise.allSettled([stopWorker(worker), redis.stop()]).finally(() =>
+    void Promise.allSettled([stopWorker(worker), stopAllServers(), redis.stop()]).finally(() =>
       process.exit(signal === 'SIGINT' ? 130 : 143),
     );
   };
@@ -114,6 +115,8 @@ async function main(): Promise<number> {
       await runLevel(level);
       all.push(...level);
     }
+    // The layer scenarios' worker is idle from here on; the interface servers start only now.
+    const interfaces = await runInterfaceBenchmarks(redis.url);
     const settings: BenchSettings = {
       rounds: ROUNDS,
       warmupMs: { first: FIRST_WARMUP_MS, later: LATER_WARMUP_MS },
@@ -136,12 +139,16 @@ async function main(): Promise<number> {
     });
     const report = buildReport(outcomes, machine, settings);
     console.log(formatReport(report));
+    console.log(`\n${interfaces.text}`);
     mkdirSync(RESULTS_DIR, { recursive: true });
     const file = join(RESULTS_DIR, 'latest.json');
-    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    // `failed` stays the layer and dispatch scenarios' count; `interfaceFailed` counts the new sections.
+    const json = { ...report, ...interfaces.sections, interfaceFailed: interfaces.failed };
+    writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
     console.log(`\nwrote ${file}`);
-    return report.failed > 0 ? 1 : 0;
+    return report.failed + interfaces.failed > 0 ? 1 : 0;
   } finally {
+    await stopAllServers();
     await stopWorker(worker);
     await disconnect(admin);
     await redis.stop();

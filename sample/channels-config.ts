@@ -2,11 +2,11 @@ import type { ChannelsModuleOptions } from '../src';
 
 /**
  * In-memory layer and an in-process worker by default (one command, nothing to install).
- * `CHANNEL_LAYER=redis` uses Redis (`REDIS_URL`); `CHANNELS_WORKER=off` leaves the consumers
- * to separate `npm run worker` processes.
+ * `CHANNELS_LAYER=redis` uses Redis (`REDIS_URL`); `CHANNELS_WORKER=off` leaves the consumers to
+ * separate worker processes.
  */
 export function channelsConfig(env: NodeJS.ProcessEnv = process.env): ChannelsModuleOptions {
-  const redis = env.CHANNEL_LAYER === 'redis';
+  const redis = env.CHANNELS_LAYER === 'redis';
   return {
     layers: {
       default: redis

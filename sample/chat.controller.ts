@@ -1,19 +1,21 @@
-import { BadRequestException, Controller, Get, Header, Param } from '@nestjs/common';
-import { chatPage, homePage } from './chat.page';
+import { BadRequestException, Controller, Get, Header, Inject, Param } from '@nestjs/common';
+import { chatPage } from './chat.page';
+import { HistoryStore, type ChatLine } from './history.store';
 
-/** The chat's pages; the chat itself goes over WebSockets to the consumers. */
+/** The chat page and the stored history; the chat itself goes over WebSockets to the consumers. */
 @Controller()
 export class ChatController {
+  constructor(@Inject(HistoryStore) private readonly history: HistoryStore) {}
+
   @Get()
   @Header('content-type', 'text/html; charset=utf-8')
-  home(): string {
-    return homePage();
+  page(): string {
+    return chatPage();
   }
 
-  @Get('chat/:room')
-  @Header('content-type', 'text/html; charset=utf-8')
-  room(@Param('room') room: string): string {
+  @Get('rooms/:room/messages')
+  messages(@Param('room') room: string): Promise<ChatLine[]> {
     if (!/^[A-Za-z0-9_-]{1,50}$/.test(room)) throw new BadRequestException('Room names are letters, digits, - and _');
-    return chatPage(room);
+    return this.history.lines(room);
   }
 }

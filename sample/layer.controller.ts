@@ -41,7 +41,11 @@ export class LayerController {
   @Get('api')
   index(): Record<string, string> {
     return {
-      chat: 'GET /chat/:room/  (a chat room page; WebSocket on the same path)',
+      chat: 'GET /  (the chat page; WebSocket /chat/<room>/?username=<name>)',
+      echo: 'WebSocket /echo/',
+      hello: 'GET /hello/...',
+      poll: 'GET /poll/<room>/  (the next chat message, or 204 after 30 s)',
+      history: 'GET /rooms/<room>/messages',
       task: 'POST /tasks  {"text": "..."}  (a worker uppercases it and replies)',
       send: 'POST /channels/:channel  (JSON body is the message)',
       receive: 'GET /channels/:channel?wait=seconds',

@@ -2,5 +2,5 @@ import 'reflect-metadata';
 import { runWorker } from '../src';
 import { AppModule } from './app.module';
 
-// A worker process: the same app's consumers, no HTTP server. `CHANNEL_LAYER=redis npm run worker`.
+// A worker process: the same app's consumers, no HTTP server. `CHANNELS_LAYER=redis npm run worker`.
 void runWorker(AppModule);

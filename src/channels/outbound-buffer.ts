@@ -14,18 +14,30 @@ export interface PendingSend {
  * sent, in order, when it finishes (also when it throws). AsyncLocalStorage makes "inside a
  * consumer" follow the consumer's async calls, and nothing else.
  */
-export const outboundBuffer = new AsyncLocalStorage<PendingSend[]>();
+export const outboundBuffer = new AsyncLocalStorage<OutboundBuffer>();
+
+/** The sends a running consumer holds; closed when it finishes. */
+interface OutboundBuffer {
+  sends: PendingSend[];
+  /**
+   * Timers and callbacks a consumer starts inherit its async context: once the consumer has
+   * finished, their sends must go out at once instead of into a buffer nobody will flush again.
+   */
+  open: boolean;
+}
 
 /** Runs `work` with a fresh buffer; returns its result and the sends it held. */
 export async function withOutboundBuffer<T>(
   work: () => Promise<T>,
 ): Promise<{ result?: T; error?: unknown; pending: PendingSend[] }> {
-  const pending: PendingSend[] = [];
+  const buffer: OutboundBuffer = { sends: [], open: true };
   try {
-    const result = await outboundBuffer.run(pending, work);
-    return { result, pending };
+    const result = await outboundBuffer.run(buffer, work);
+    return { result, pending: buffer.sends };
   } catch (error) {
-    return { error, pending };
+    return { error, pending: buffer.sends };
+  } finally {
+    buffer.open = false;
   }
 }
 
@@ -41,9 +53,9 @@ export function sendOrHold(
   immediately: boolean | undefined,
   send: (content: ChannelMessage) => Promise<void>,
 ): Promise<void> {
-  const pending = immediately ? undefined : outboundBuffer.getStore();
-  if (!pending) return send(content);
+  const buffer = immediately ? undefined : outboundBuffer.getStore();
+  if (!buffer?.open) return send(content);
   const { copy } = copyMessage(content);
-  pending.push({ target, kind, content: copy, send: () => send(copy) });
+  buffer.sends.push({ target, kind, content: copy, send: () => send(copy) });
   return Promise.resolve();
 }

@@ -69,21 +69,21 @@ describe('the nestjs-channels CLI', () => {
 
   it('runs the sample as an interface server and a separate worker over Redis', async () => {
     const port = await freePort();
-    const env = { CHANNEL_LAYER: 'redis', REDIS_URL: redis.url, CHANNELS_PREFIX: uniquePrefix('cli') };
+    const env = { CHANNELS_LAYER: 'redis', REDIS_URL: redis.url, CHANNELS_PREFIX: uniquePrefix('cli') };
     await cli(['runserver', 'sample/app.module.ts', '-p', String(port), '--noworker'], env, /serving on/);
     const worker = await cli(['runworker', 'sample/app.module.ts', '-v'], env, /worker listening on/);
     expect(worker.output()).toContain('websocket.connect');
     const join = (): Promise<WebSocket> =>
       new Promise((resolve, reject) => {
-        const socket = new WebSocket(`ws://127.0.0.1:${port}/chat/cli/`);
+        const socket = new WebSocket(`ws://127.0.0.1:${port}/chat/cli/?username=ann`);
         socket.once('open', () => resolve(socket));
         socket.once('error', reject);
       });
     const ann = await join();
     const bob = await join();
     const heard = new Promise<string>((resolve) => bob.once('message', (data) => resolve(String(data))));
-    ann.send(JSON.stringify({ username: 'ann', text: 'through redis' }));
-    expect(JSON.parse(await heard)).toEqual({ room: 'cli', username: 'ann', text: 'through redis' });
+    ann.send('through redis');
+    expect(JSON.parse(await heard)).toEqual({ text: 'through redis', username: 'ann' });
     // -v logs each consumer the worker ran (the line may reach us after the chat message does).
     for (let i = 0; i < 50 && !/websocket\.receive → ChatConsumers\.receive/.test(worker.output()); i++) {
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -95,12 +95,12 @@ describe('the nestjs-channels CLI', () => {
 
   it('keeps sockets open while a worker is killed and replaced', async () => {
     const port = await freePort();
-    const env = { CHANNEL_LAYER: 'redis', REDIS_URL: redis.url, CHANNELS_PREFIX: uniquePrefix('restart') };
+    const env = { CHANNELS_LAYER: 'redis', REDIS_URL: redis.url, CHANNELS_PREFIX: uniquePrefix('restart') };
     await cli(['runserver', 'sample/app.module.ts', '-p', String(port), '--noworker'], env, /serving on/);
     const first = await cli(['runworker', 'sample/app.module.ts'], env, /worker listening on/);
     const join = (): Promise<WebSocket> =>
       new Promise((resolve, reject) => {
-        const socket = new WebSocket(`ws://127.0.0.1:${port}/chat/restart/`);
+        const socket = new WebSocket(`ws://127.0.0.1:${port}/chat/restart/?username=ann`);
         socket.once('open', () => resolve(socket));
         socket.once('error', reject);
       });
@@ -108,7 +108,7 @@ describe('the nestjs-channels CLI', () => {
     const bob = await join();
     const say = async (text: string): Promise<unknown> => {
       const heard = new Promise<string>((resolve) => bob.once('message', (data) => resolve(String(data))));
-      ann.send(JSON.stringify({ username: 'ann', text }));
+      ann.send(text);
       return JSON.parse(await heard);
     };
     expect(await say('before')).toMatchObject({ text: 'before' });

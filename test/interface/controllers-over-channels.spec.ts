@@ -36,7 +36,7 @@ describe("http.mode 'all': every request over channels, controllers run by the w
   describe('with the interface and the worker in separate processes over Redis', () => {
     let redis: TestRedis;
     let worker: ChildProcess;
-    const env = { CHANNEL_LAYER: 'redis', CHANNELS_PREFIX: uniquePrefix('controllers') };
+    const env = { CHANNELS_LAYER: 'redis', CHANNELS_PREFIX: uniquePrefix('controllers') };
 
     beforeAll(async () => {
       redis = await findOrStartRedis();

@@ -193,3 +193,25 @@ describe('the in-process worker', () => {
     expect(app.get(ChannelsWorkerService).workers[0].channels).toEqual(['task.immediate', 'task.send', 'task.slow']);
   });
 });
+
+describe('sends from work a consumer leaves behind', () => {
+  it('go out at once once the consumer has finished (a timer it started, say)', async () => {
+    const layer = new InMemoryChannelLayer();
+    @Injectable()
+    class Later {
+      @Consumer('later.timer')
+      start(): void {
+        setTimeout(() => void new Channel('later.out', layer).send({ fired: true }), 50);
+      }
+    }
+    const moduleRef = await Test.createTestingModule({
+      imports: [ChannelsModule.forRoot({ layers: { default: { backend: layer } } })],
+      providers: [Later],
+    }).compile();
+    const app = await moduleRef.init();
+    await layer.send('later.timer', {});
+    expect(await layer.receive(['later.out'], { block: true, timeout: 2 })).toEqual(['later.out', { fired: true }]);
+    await app.close();
+    await layer.close();
+  });
+});

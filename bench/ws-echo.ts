@@ -1,0 +1,270 @@
+// WebSocket echo: closed-loop round trips through each server, beside a plain `ws` echo server.
+// The client (the `ws` package) runs in the bench process; each server in helper processes.
+import WebSocket from 'ws';
+import { cpu, integer, micros, ms, ratio, spread, table } from './format';
+import type { BenchServer, ServerName } from './servers';
+import { Samples, addCpuTime, startCpuMeter, type CpuTime, type LatencySummary } from './stats';
+
+export interface WsShape {
+  sockets: number;
+  /** Messages in flight on each socket. */
+  inFlight: number;
+}
+
+export const WS_SHAPES: readonly WsShape[] = [
+  { sockets: 1, inFlight: 1 },
+  { sockets: 1, inFlight: 16 },
+  { sockets: 16, inFlight: 1 },
+];
+const ROUNDS = 3;
+const WARMUP_MS = 300;
+const MEASURE_MS = 1000;
+/** How long the replies still in flight after a round may take to come back before the round fails. */
+const DRAIN_MS = 5000;
+const GOALS: Partial<Record<ServerName, number>> = { 'nestjs-channels in-memory': 0.6, 'nestjs-channels redis': 0.4 };
+export const WS_MESSAGE =
+  '{"event":"echo","data":<n>} (text); channels and plain ws echo it, the Nest gateway returns <n>';
+
+export interface WsOutcome {
+  server: ServerName;
+  sockets: number;
+  inFlight: number;
+  error?: string;
+  roundTripsPerSecond?: number;
+  roundRates?: number[];
+  latencyMs?: LatencySummary;
+  /** Round trips/s ÷ those of the plain ws server, same shape. */
+  ratioToPlainWs?: number;
+  goal?: number;
+  /** Server CPU (all its processes, redis-server apart) per round trip, µs; 10 ms /proc resolution. */
+  serverCpuMicrosPerMessage?: number;
+  /** redis-server CPU per round trip, µs (INFO cpu), for the server on Redis. */
+  redisCpuMicrosPerMessage?: number;
+  cpu?: CpuTime & { serverMs: number; redisMs?: number };
+}
+
+interface RoundResult {
+  count: number;
+  measuredMs: number;
+  latencies: Samples;
+  cpu: CpuTime;
+  serverMs: number;
+  redisMs?: number;
+}
+
+/** CPU milliseconds redis-server has used so far. */
+export type RedisCpu = () => Promise<number>;
+
+function open(url: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url);
+    socket.once('open', () => resolve(socket)).once('error', reject);
+  });
+}
+
+function replyNumber(data: WebSocket.RawData): number {
+  const value: unknown = JSON.parse(String(data));
+  const n = typeof value === 'object' && value !== null ? (value as { data?: unknown }).data : value;
+  if (typeof n !== 'number') throw new Error(`unexpected reply: ${String(data)}`);
+  return n;
+}
+
+/** One round: warm up, measure, then stop sending and wait for what is in flight. */
+async function runRound(server: BenchServer, shape: WsShape, redisCpu?: RedisCpu): Promise<RoundResult> {
+  const sockets = await Promise.all(Array.from({ length: shape.sockets }, () => open(server.wsUrl)));
+  const latencies = new Samples();
+  const sentAt = new Map<number, number>();
+  let next = 0;
+  let sending = true;
+  let measuring = false;
+  let count = 0;
+  let failure: Error | undefined;
+  let drained: (() => void) | undefined;
+  const send = (socket: WebSocket): void => {
+    const n = next++;
+    sentAt.set(n, performance.now());
+    socket.send(`{"event":"echo","data":${n}}`);
+  };
+  try {
+    for (const socket of sockets) {
+      socket.on('message', (data) => {
+        const now = performance.now();
+        try {
+          const n = replyNumber(data);
+          const at = sentAt.get(n);
+          if (at === undefined) throw new Error(`a reply to no message in flight: ${String(data)}`);
+          sentAt.delete(n);
+          if (measuring) {
+            count++;
+            latencies.add(now - at);
+          }
+        } catch (error) {
+          failure ??= error as Error;
+          sending = false;
+        }
+        if (sending) send(socket);
+        else if (sentAt.size === 0) drained?.();
+      });
+      socket.on('close', () => {
+        if (sending) failure ??= new Error('the server closed the socket');
+        sending = false;
+        drained?.();
+      });
+      for (let i = 0; i < shape.inFlight; i++) send(socket);
+    }
+    await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
+    const redisStart = await redisCpu?.();
+    const meter = startCpuMeter();
+    const serverStart = server.cpuMs();
+    measuring = true;
+    await new Promise((resolve) => setTimeout(resolve, MEASURE_MS));
+    measuring = false;
+    const cpuTime = meter();
+    const serverMs = server.cpuMs() - serverStart;
+    const redisMs = redisCpu && redisStart !== undefined ? (await redisCpu()) - redisStart : undefined;
+    sending = false;
+    if (sentAt.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        drained = resolve;
+        timer = setTimeout(resolve, DRAIN_MS);
+      });
+      clearTimeout(timer);
+    }
+    if (failure) throw failure;
+    if (sentAt.size > 0) throw new Error(`${sentAt.size} replies missing ${DRAIN_MS / 1000} s after the round`);
+    return {
+      count,
+      measuredMs: cpuTime.wallMs,
+      latencies,
+      cpu: cpuTime,
+      serverMs,
+      ...(redisMs === undefined ? {} : { redisMs }),
+    };
+  } finally {
+    for (const socket of sockets) socket.terminate();
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Every shape's rounds, servers taking turns (rotated each round) so drift hits all alike. */
+export async function runWsEcho(servers: readonly BenchServer[], redisCpu: RedisCpu): Promise<WsOutcome[]> {
+  const outcomes: WsOutcome[] = [];
+  for (const shape of WS_SHAPES) {
+    const results = new Map<ServerName, RoundResult[]>();
+    const errors = new Map<ServerName, string>();
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = [...servers.slice(round % servers.length), ...servers.slice(0, round % servers.length)];
+      for (const server of order) {
+        if (errors.has(server.name)) continue;
+        const name = `ws echo: ${server.name} ${shape.sockets} socket(s) × ${shape.inFlight}`;
+        process.stderr.write(`round ${round + 1}/${ROUNDS}: ${name}\n`);
+        try {
+          const result = await runRound(server, shape, server.name === 'nestjs-channels redis' ? redisCpu : undefined);
+          results.set(server.name, [...(results.get(server.name) ?? []), result]);
+        } catch (error) {
+          errors.set(server.name, describe(error));
+          process.stderr.write(`${name} FAILED: ${describe(error)}\n`);
+        }
+      }
+    }
+    const level: WsOutcome[] = servers.map((server) => {
+      const base = { server: server.name, sockets: shape.sockets, inFlight: shape.inFlight };
+      const rounds = results.get(server.name) ?? [];
+      const error = errors.get(server.name) ?? (rounds.length === 0 ? 'no round completed' : undefined);
+      if (error) return { ...base, error };
+      const count = rounds.reduce((sum, r) => sum + r.count, 0);
+      const wallMs = rounds.reduce((sum, r) => sum + r.measuredMs, 0);
+      const latencies = new Samples();
+      for (const r of rounds) latencies.addAll(r.latencies.toArray());
+      const cpuTime = rounds.map((r) => r.cpu).reduce(addCpuTime);
+      const serverMs = rounds.reduce((sum, r) => sum + r.serverMs, 0);
+      const redisMs = rounds.every((r) => r.redisMs !== undefined)
+        ? rounds.reduce((sum, r) => sum + (r.redisMs ?? 0), 0)
+        : undefined;
+      return {
+        ...base,
+        roundTripsPerSecond: (count / wallMs) * 1000,
+        roundRates: rounds.map((r) => (r.count / r.measuredMs) * 1000),
+        latencyMs: latencies.summary(),
+        serverCpuMicrosPerMessage: count > 0 ? (serverMs * 1000) / count : undefined,
+        ...(redisMs !== undefined && count > 0 ? { redisCpuMicrosPerMessage: (redisMs * 1000) / count } : {}),
+        cpu: { ...cpuTime, serverMs, ...(redisMs === undefined ? {} : { redisMs }) },
+      };
+    });
+    const plain = level.find((o) => o.server === 'plain ws')?.roundTripsPerSecond;
+    for (const outcome of level) {
+      if (outcome.roundTripsPerSecond !== undefined && plain && outcome.server !== 'plain ws') {
+        outcome.ratioToPlainWs = outcome.roundTripsPerSecond / plain;
+      }
+      const goal = GOALS[outcome.server];
+      if (goal !== undefined) outcome.goal = goal;
+    }
+    outcomes.push(...level);
+  }
+  return outcomes;
+}
+
+/** CPU of a stretch as % of one core. */
+const share = (cpuMs: number, wallMs: number): number => (cpuMs / wallMs) * 100;
+
+export function formatWsEcho(outcomes: readonly WsOutcome[]): string {
+  const header = [
+    'server',
+    'sockets×in flight',
+    'round trips/s',
+    'vs ws',
+    'goal',
+    'rounds',
+    'p50 ms',
+    'p99 ms',
+    'server µs/msg',
+    'redis µs/msg',
+    'server CPU',
+    'redis CPU',
+    'client CPU',
+    'machine',
+    'steal',
+  ];
+  const rows = outcomes.map((o) => {
+    const shape = `${o.sockets}×${o.inFlight}`;
+    if (o.error || !o.latencyMs || !o.cpu || !o.roundRates) return [o.server, shape, `FAILED: ${o.error}`];
+    const goal =
+      o.goal === undefined
+        ? ''
+        : `≥${ratio(o.goal)} ${o.ratioToPlainWs !== undefined && o.ratioToPlainWs >= o.goal ? 'ok' : 'MISSED'}`;
+    const { wallMs } = o.cpu;
+    return [
+      o.server,
+      shape,
+      integer(o.roundTripsPerSecond ?? 0),
+      o.server === 'plain ws' ? 'ref' : ratio(o.ratioToPlainWs),
+      goal,
+      spread(o.roundRates),
+      ms(o.latencyMs.p50),
+      ms(o.latencyMs.p99),
+      micros(o.serverCpuMicrosPerMessage),
+      micros(o.redisCpuMicrosPerMessage),
+      cpu(share(o.cpu.serverMs, wallMs)),
+      o.cpu.redisMs === undefined ? '—' : cpu(share(o.cpu.redisMs, wallMs)),
+      cpu(share(o.cpu.clientMs, wallMs)),
+      cpu(share(o.cpu.machineMs, wallMs)),
+      cpu(share(o.cpu.stealMs, wallMs)),
+    ];
+  });
+  return [
+    `WebSocket echo (ws client in the bench process, closed loop; ${ROUNDS} interleaved rounds of ${MEASURE_MS / 1000} s after ${WARMUP_MS} ms warm-up; server = its processes (/proc, 10 ms ticks; Redis: interface + runWorker), redis = redis-server (INFO cpu); CPU in % of one core)`,
+    table(header, rows, 2),
+  ].join('\n');
+}
+
+export const WS_SETTINGS = {
+  rounds: ROUNDS,
+  warmupMs: WARMUP_MS,
+  measureMs: MEASURE_MS,
+  shapes: WS_SHAPES,
+  message: WS_MESSAGE,
+};

@@ -1,0 +1,125 @@
+// The servers of the WebSocket echo and HTTP scenarios, each in a helper process of its own:
+// `ws-server.ts <kind> <port> [redis url]`, started by bench/ws-echo.ts and bench/http-bench.ts.
+// Apps with consumers turn on async_hooks process-wide, so none of them runs in the bench process.
+import 'reflect-metadata';
+import { createServer } from 'node:http';
+import { Controller, Get, Injectable, Module, type INestApplicationContext, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { WsAdapter } from '@nestjs/platform-ws';
+import { SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import { WebSocketServer } from 'ws';
+import { ChannelsModule, Consumer, runWorker, sendHttpResponse, type ChannelLayerConfig, type Message } from '../src';
+import { serveParent } from './child-process';
+
+const SERVER_KINDS = [
+  'channels-memory',
+  'channels-redis-interface',
+  'channels-redis-worker',
+  'plain-ws',
+  'nest-ws',
+] as const;
+type ServerKind = (typeof SERVER_KINDS)[number];
+
+/** Redis keys of these scenarios, apart from the others' (`bench:`, `bench-dispatch:`). */
+const WS_PREFIX = 'bench-ws:';
+/** Raised well above the in-flight levels so no send fails with ChannelFull. */
+const CAPACITY = 100_000;
+const LOGGER = ['error', 'warn'] as const;
+
+@Injectable()
+class EchoConsumers {
+  @Consumer('websocket.connect')
+  async connect(message: Message): Promise<void> {
+    await message.replyChannel!.send({ accept: true });
+  }
+
+  @Consumer('websocket.receive')
+  async receive(message: Message): Promise<void> {
+    await message.replyChannel!.send({ text: message.content.text as string });
+  }
+
+  @Consumer('http.request', { path: /^\/echo$/ })
+  async http(message: Message): Promise<void> {
+    await sendHttpResponse(message, { body: 'ok' });
+  }
+}
+
+@Controller()
+class PlainController {
+  @Get('plain')
+  plain(): string {
+    return 'ok';
+  }
+}
+
+function channelsModule(layer: ChannelLayerConfig, worker: boolean): Type<unknown> {
+  @Module({
+    imports: [ChannelsModule.forRoot({ layers: { default: layer }, worker: { enabled: worker } })],
+    providers: [EchoConsumers],
+    controllers: [PlainController],
+  })
+  class EchoAppModule {}
+  return EchoAppModule;
+}
+
+/** A Nest gateway on the platform-ws adapter: `{ event: 'echo', data }` in, `data` (as JSON) out. */
+@WebSocketGateway({ path: '/ws' })
+class EchoGateway {
+  @SubscribeMessage('echo')
+  echo(_client: unknown, data: unknown): unknown {
+    return data;
+  }
+}
+
+@Module({ providers: [EchoGateway], controllers: [PlainController] })
+class NestWsModule {}
+
+async function listen(module: Type<unknown>, port: number, ws: boolean): Promise<() => Promise<void>> {
+  const app = await NestFactory.create(module, { logger: [...LOGGER] });
+  if (ws) app.useWebSocketAdapter(new WsAdapter(app));
+  await app.listen(port, '127.0.0.1');
+  return () => app.close();
+}
+
+async function plainWs(port: number): Promise<() => Promise<void>> {
+  const server = createServer((_req, res) => res.end('ok'));
+  const wss = new WebSocketServer({ server });
+  wss.on('connection', (socket) => socket.on('message', (data, binary) => socket.send(data, { binary })));
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
+  return async () => {
+    for (const client of wss.clients) client.terminate();
+    wss.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+}
+
+async function start(kind: string, port: number, redisUrl: string | undefined): Promise<() => Promise<void>> {
+  const redis = (): ChannelLayerConfig => {
+    if (!redisUrl) throw new Error(`${kind} needs a redis url`);
+    return { backend: 'redis', options: { hosts: [redisUrl], prefix: WS_PREFIX, capacity: CAPACITY } };
+  };
+  switch (kind as ServerKind) {
+    case 'channels-memory':
+      return listen(channelsModule({ backend: 'memory', options: { capacity: CAPACITY } }, true), port, false);
+    case 'channels-redis-interface':
+      return listen(channelsModule(redis(), false), port, false);
+    case 'channels-redis-worker': {
+      const { app } = await runWorker(channelsModule(redis(), true), { nest: { logger: [...LOGGER] } });
+      return () => (app as INestApplicationContext).close();
+    }
+    case 'plain-ws':
+      return plainWs(port);
+    case 'nest-ws':
+      return listen(NestWsModule, port, true);
+    default:
+      throw new Error(`usage: ws-server.ts <${SERVER_KINDS.join('|')}> <port> [redis url]`);
+  }
+}
+
+start(process.argv[2], Number(process.argv[3] ?? 0), process.argv[4]).then(
+  (close) => serveParent(close),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
