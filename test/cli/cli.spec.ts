@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import WebSocket from 'ws';
+import { openSocket } from '../support/websocket';
 import { freePort, findOrStartRedis, uniquePrefix, type TestRedis } from '../support/redis-server';
 
 const root = join(__dirname, '..', '..');
@@ -73,12 +74,7 @@ describe('the nestjs-channels CLI', () => {
     await cli(['runserver', 'sample/app.module.ts', '-p', String(port), '--noworker'], env, /serving on/);
     const worker = await cli(['runworker', 'sample/app.module.ts', '-v'], env, /worker listening on/);
     expect(worker.output()).toContain('websocket.connect');
-    const join = (): Promise<WebSocket> =>
-      new Promise((resolve, reject) => {
-        const socket = new WebSocket(`ws://127.0.0.1:${port}/chat/cli/?username=ann`);
-        socket.once('open', () => resolve(socket));
-        socket.once('error', reject);
-      });
+    const join = (): Promise<WebSocket> => openSocket(`ws://127.0.0.1:${port}/chat/cli/?username=ann`);
     const ann = await join();
     const bob = await join();
     const heard = new Promise<string>((resolve) => bob.once('message', (data) => resolve(String(data))));
@@ -98,12 +94,7 @@ describe('the nestjs-channels CLI', () => {
     const env = { CHANNELS_LAYER: 'redis', REDIS_URL: redis.url, CHANNELS_PREFIX: uniquePrefix('restart') };
     await cli(['runserver', 'sample/app.module.ts', '-p', String(port), '--noworker'], env, /serving on/);
     const first = await cli(['runworker', 'sample/app.module.ts'], env, /worker listening on/);
-    const join = (): Promise<WebSocket> =>
-      new Promise((resolve, reject) => {
-        const socket = new WebSocket(`ws://127.0.0.1:${port}/chat/restart/?username=ann`);
-        socket.once('open', () => resolve(socket));
-        socket.once('error', reject);
-      });
+    const join = (): Promise<WebSocket> => openSocket(`ws://127.0.0.1:${port}/chat/restart/?username=ann`);
     const ann = await join();
     const bob = await join();
     const say = async (text: string): Promise<unknown> => {

@@ -1,6 +1,7 @@
 import { Injectable, Module, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
+import { openSocket } from '../support/websocket';
 import { ChannelsModule, Consumer, Group, type Message, type RouteKwargs } from '../../src';
 
 /** The manual's chat, as the README's getting-started writes it. */
@@ -26,15 +27,6 @@ class ChatConsumers {
 @Module({ imports: [ChannelsModule.forRoot()], providers: [ChatConsumers] })
 class ChatApp {}
 
-function connect(url: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.once('open', () => resolve(ws));
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`refused with ${res.statusCode}`)));
-    ws.once('error', reject);
-  });
-}
-
 const nextText = (ws: WebSocket): Promise<string> =>
   new Promise((resolve) => ws.once('message', (data: Buffer) => resolve(data.toString())));
 
@@ -51,9 +43,9 @@ describe('a Nest chat app over the in-memory layer, with real WebSocket clients'
   afterAll(() => app.close());
 
   it('delivers a message to everyone in the room, and no one elsewhere', async () => {
-    const ann = await connect(`${url}/chat/lobby/`);
-    const bob = await connect(`${url}/chat/lobby/`);
-    const eve = await connect(`${url}/chat/kitchen/`);
+    const ann = await openSocket(`${url}/chat/lobby/`);
+    const bob = await openSocket(`${url}/chat/lobby/`);
+    const eve = await openSocket(`${url}/chat/kitchen/`);
     let eveHeard = false;
     eve.on('message', () => (eveHeard = true));
     const annHears = nextText(ann);
@@ -67,6 +59,6 @@ describe('a Nest chat app over the in-memory layer, with real WebSocket clients'
   });
 
   it('refuses a path no consumer accepts, after the connect timeout', async () => {
-    await expect(connect(`${url}/nowhere/`)).rejects.toThrow('refused with 403');
+    await expect(openSocket(`${url}/nowhere/`)).rejects.toThrow('refused with 403');
   }, 10_000);
 });

@@ -2,8 +2,9 @@ import { Injectable, Module, type INestApplication } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { Test } from '@nestjs/testing';
 import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { ChannelsModule, Consumer, type Message } from '../../src';
+import { openSocket } from '../support/websocket';
 
 /** A plain Nest gateway on /gw, next to WebSockets over channels on /chat/…. */
 @WebSocketGateway({ path: '/gw' })
@@ -33,13 +34,6 @@ class ChatConsumers {
 })
 class MixedApp {}
 
-function open(url: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-  });
-}
 const reply = (ws: WebSocket): Promise<string> =>
   new Promise((resolve) => ws.once('message', (d) => resolve(String(d))));
 
@@ -57,8 +51,8 @@ describe('next to a Nest WsAdapter gateway', () => {
   afterAll(() => app.close());
 
   it('serves its paths over channels and leaves the gateway its own', async () => {
-    const chat = await open(`${url}/chat/room/`);
-    const gateway = await open(`${url}/gw`);
+    const chat = await openSocket(`${url}/chat/room/`);
+    const gateway = await openSocket(`${url}/gw`);
     const fromChat = reply(chat);
     chat.send('hi');
     expect(await fromChat).toBe('channels: hi');

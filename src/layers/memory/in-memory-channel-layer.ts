@@ -144,11 +144,11 @@ export class InMemoryChannelLayer implements GroupsChannelLayer {
     const { copy, size } = copyMessage(message);
     this.assertSize(size);
     const now = Date.now();
-    // Drop members whose queued messages expired before deciding who gets this one.
-    const members = this.liveMembers(group, now);
-    for (const member of members) this.trimExpired(nonLocalName(member), now);
     let first = true;
     for (const member of this.liveMembers(group, now)) {
+      // A member whose queued message expired has just left all its groups: it misses this one.
+      this.trimExpired(nonLocalName(member), now);
+      if (!this.groups.get(group)?.has(member)) continue;
       // Each member needs its own copy so one receiver's changes cannot reach another's.
       const content = first ? copy : copyMessage(copy).copy;
       first = false;
