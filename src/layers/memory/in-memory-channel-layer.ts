@@ -236,7 +236,9 @@ export class InMemoryChannelLayer implements GroupsChannelLayer {
     let queue = this.queues.get(key);
     if (queue && queue.length >= this.options.capacities.capacityOf(key)) {
       this.trimExpired(key, entry.sentAt);
-      if (queue.length >= this.options.capacities.capacityOf(key)) {
+      // Trimming drops a queue it empties: look it up again rather than push onto a detached one.
+      queue = this.queues.get(key);
+      if (queue && queue.length >= this.options.capacities.capacityOf(key)) {
         counters.channel_full_count++;
         this.totals.channel_full_count++;
         return false;
