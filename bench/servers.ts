@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import { startBenchChild, type BenchChild } from './child-process';
 import { processCpuMs } from './worker-process';
 
-export type ServerName = 'nestjs-channels in-memory' | 'nestjs-channels redis' | 'plain ws' | 'nest WsAdapter';
+export type ServerName =
+  | 'nestjs-channels in-memory'
+  | 'nestjs-channels redis'
+  | 'plain ws'
+  | 'nest WsAdapter'
+  | 'raw Redis relay';
 
 export interface BenchServer {
   name: ServerName;
@@ -53,7 +58,7 @@ async function server(name: ServerName, kinds: readonly string[], redisUrl: stri
 }
 
 /**
- * Starts the four servers side by side (start-ups overlap; none is measured before all are up).
+ * Starts the servers side by side (start-ups overlap; none is measured before all are up).
  * Those that fail to start are reported in `failed`; the others run.
  */
 export async function startServers(
@@ -64,6 +69,7 @@ export async function startServers(
     ['nestjs-channels in-memory', ['channels-memory']],
     ['nestjs-channels redis', ['channels-redis-interface', 'channels-redis-worker']],
     ['nest WsAdapter', ['nest-ws']],
+    ['raw Redis relay', ['redis-relay-interface', 'redis-relay-worker']],
   ];
   const settled = await Promise.allSettled(plan.map(([name, kinds]) => server(name, kinds, redisUrl)));
   const servers: BenchServer[] = [];

@@ -22,6 +22,8 @@ const MEASURE_MS = 1000;
 /** How long the replies still in flight after a round may take to come back before the round fails. */
 const DRAIN_MS = 5000;
 const GOALS: Partial<Record<ServerName, number>> = { 'nestjs-channels in-memory': 0.6, 'nestjs-channels redis': 0.4 };
+/** The servers that carry frames over Redis (redis-server's CPU is measured for them). */
+const REDIS_SERVERS = new Set<ServerName>(['nestjs-channels redis', 'raw Redis relay']);
 export const WS_MESSAGE =
   '{"event":"echo","data":<n>} (text); channels and plain ws echo it, the Nest gateway returns <n>';
 
@@ -35,6 +37,8 @@ export interface WsOutcome {
   latencyMs?: LatencySummary;
   /** Round trips/s ÷ those of the plain ws server, same shape. */
   ratioToPlainWs?: number;
+  /** For the Redis server: round trips/s ÷ those of the raw Redis relay (the floor of any Redis design). */
+  ratioToRedisRelay?: number;
   goal?: number;
   /** Server CPU (all its processes, redis-server apart) per round trip, µs; 10 ms /proc resolution. */
   serverCpuMicrosPerMessage?: number;
@@ -163,7 +167,7 @@ export async function runWsEcho(servers: readonly BenchServer[], redisCpu: Redis
         const name = `ws echo: ${server.name} ${shape.sockets} socket(s) × ${shape.inFlight}`;
         process.stderr.write(`round ${round + 1}/${ROUNDS}: ${name}\n`);
         try {
-          const result = await runRound(server, shape, server.name === 'nestjs-channels redis' ? redisCpu : undefined);
+          const result = await runRound(server, shape, REDIS_SERVERS.has(server.name) ? redisCpu : undefined);
           results.set(server.name, [...(results.get(server.name) ?? []), result]);
         } catch (error) {
           errors.set(server.name, describe(error));
@@ -196,7 +200,11 @@ export async function runWsEcho(servers: readonly BenchServer[], redisCpu: Redis
       };
     });
     const plain = level.find((o) => o.server === 'plain ws')?.roundTripsPerSecond;
+    const relay = level.find((o) => o.server === 'raw Redis relay')?.roundTripsPerSecond;
     for (const outcome of level) {
+      if (outcome.server === 'nestjs-channels redis' && outcome.roundTripsPerSecond !== undefined && relay) {
+        outcome.ratioToRedisRelay = outcome.roundTripsPerSecond / relay;
+      }
       if (outcome.roundTripsPerSecond !== undefined && plain && outcome.server !== 'plain ws') {
         outcome.ratioToPlainWs = outcome.roundTripsPerSecond / plain;
       }
@@ -218,6 +226,7 @@ export function formatWsEcho(outcomes: readonly WsOutcome[]): string {
     'round trips/s',
     'vs ws',
     'goal',
+    'vs relay',
     'rounds',
     'p50 ms',
     'p99 ms',
@@ -243,6 +252,7 @@ export function formatWsEcho(outcomes: readonly WsOutcome[]): string {
       integer(o.roundTripsPerSecond ?? 0),
       o.server === 'plain ws' ? 'ref' : ratio(o.ratioToPlainWs),
       goal,
+      o.ratioToRedisRelay === undefined ? '' : ratio(o.ratioToRedisRelay),
       spread(o.roundRates),
       ms(o.latencyMs.p50),
       ms(o.latencyMs.p99),
@@ -256,7 +266,7 @@ export function formatWsEcho(outcomes: readonly WsOutcome[]): string {
     ];
   });
   return [
-    `WebSocket echo (ws client in the bench process, closed loop; ${ROUNDS} interleaved rounds of ${MEASURE_MS / 1000} s after ${WARMUP_MS} ms warm-up; server = its processes (/proc, 10 ms ticks; Redis: interface + runWorker), redis = redis-server (INFO cpu); CPU in % of one core)`,
+    `WebSocket echo (ws client in the bench process, closed loop; ${ROUNDS} interleaved rounds of ${MEASURE_MS / 1000} s after ${WARMUP_MS} ms warm-up; server = its processes (/proc, 10 ms ticks; Redis: interface + runWorker), redis = redis-server (INFO cpu); vs relay = ÷ the raw Redis relay (plain ws + RPUSH/BLPOP, no library: the floor of any Redis-carried design); CPU in % of one core)`,
     table(header, rows, 2),
   ].join('\n');
 }

@@ -7,7 +7,8 @@ import { Controller, Get, Injectable, Module, type INestApplicationContext, type
 import { NestFactory } from '@nestjs/core';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
-import { WebSocketServer } from 'ws';
+import Redis from 'ioredis';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { ChannelsModule, Consumer, runWorker, sendHttpResponse, type ChannelLayerConfig, type Message } from '../src';
 import { serveParent } from './child-process';
 
@@ -17,6 +18,8 @@ const SERVER_KINDS = [
   'channels-redis-worker',
   'plain-ws',
   'nest-ws',
+  'redis-relay-interface',
+  'redis-relay-worker',
 ] as const;
 type ServerKind = (typeof SERVER_KINDS)[number];
 
@@ -93,11 +96,75 @@ async function plainWs(port: number): Promise<() => Promise<void>> {
   };
 }
 
-async function start(kind: string, port: number, redisUrl: string | undefined): Promise<() => Promise<void>> {
-  const redis = (): ChannelLayerConfig => {
-    if (!redisUrl) throw new Error(`${kind} needs a redis url`);
-    return { backend: 'redis', options: { hosts: [redisUrl], prefix: WS_PREFIX, capacity: CAPACITY } };
+/** Lists of the raw Redis relay: frames in, replies out (tagged with the socket's id). */
+const RELAY_IN = `${WS_PREFIX}relay:in`;
+const RELAY_OUT = `${WS_PREFIX}relay:out`;
+const RELAY_LOOPS = 4;
+
+/**
+ * The floor of any design that carries frames over Redis: plain `ws`, one RPUSH per frame, a
+ * relay process moving it back with BLPOP + RPUSH, and one BLPOP loop pushing replies to sockets.
+ * No routing, no envelopes, no expiry: what is left is Redis and the processes' wake-ups.
+ */
+async function redisRelayInterface(port: number, redisUrl: string): Promise<() => Promise<void>> {
+  const commands = new Redis(redisUrl);
+  const blocking = new Redis(redisUrl);
+  const sockets = new Map<string, WebSocket>();
+  let nextId = 0;
+  let closing = false;
+  const server = createServer((_req, res) => res.end('ok'));
+  const wss = new WebSocketServer({ server });
+  wss.on('connection', (socket) => {
+    const id = String(nextId++);
+    sockets.set(id, socket);
+    socket.on('close', () => sockets.delete(id));
+    socket.on('message', (data) => void commands.rpush(RELAY_IN, `${id} ${String(data)}`));
+  });
+  const loop = (async () => {
+    while (!closing) {
+      const popped = await blocking.blpop(RELAY_OUT, 1).catch(() => null);
+      if (!popped) continue;
+      const space = popped[1].indexOf(' ');
+      sockets.get(popped[1].slice(0, space))?.send(popped[1].slice(space + 1));
+    }
+  })();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
+  return async () => {
+    closing = true;
+    for (const client of wss.clients) client.terminate();
+    wss.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await loop;
+    blocking.disconnect();
+    await commands.quit();
   };
+}
+
+async function redisRelayWorker(redisUrl: string): Promise<() => Promise<void>> {
+  let closing = false;
+  const loops = Array.from({ length: RELAY_LOOPS }, async () => {
+    const redis = new Redis(redisUrl);
+    while (!closing) {
+      const popped = await redis.blpop(RELAY_IN, 1).catch(() => null);
+      if (popped) await redis.rpush(RELAY_OUT, popped[1]);
+    }
+    redis.disconnect();
+  });
+  return async () => {
+    closing = true;
+    await Promise.all(loops);
+  };
+}
+
+async function start(kind: string, port: number, redisUrl: string | undefined): Promise<() => Promise<void>> {
+  const url = (): string => {
+    if (!redisUrl) throw new Error(`${kind} needs a redis url`);
+    return redisUrl;
+  };
+  const redis = (): ChannelLayerConfig => ({
+    backend: 'redis',
+    options: { hosts: [url()], prefix: WS_PREFIX, capacity: CAPACITY },
+  });
   switch (kind as ServerKind) {
     case 'channels-memory':
       return listen(channelsModule({ backend: 'memory', options: { capacity: CAPACITY } }, true), port, false);
@@ -111,6 +178,10 @@ async function start(kind: string, port: number, redisUrl: string | undefined): 
       return plainWs(port);
     case 'nest-ws':
       return listen(NestWsModule, port, true);
+    case 'redis-relay-interface':
+      return redisRelayInterface(port, url());
+    case 'redis-relay-worker':
+      return redisRelayWorker(url());
     default:
       throw new Error(`usage: ws-server.ts <${SERVER_KINDS.join('|')}> <port> [redis url]`);
   }

@@ -32,6 +32,8 @@ const RETRIES_KEY = '__retries__';
 const FLUSH_RETRY_MS = 200;
 const FLUSH_DEADLINE_MS = 2000;
 const REQUEUE_ATTEMPTS = 10;
+/** Receive loops per worker (at most its concurrency). */
+const RECEIVE_LOOPS = 4;
 const REQUEUE_RETRY_MS = 50;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -45,6 +47,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly messageRetries: number;
   private readonly logger = new Logger(Worker.name);
   private readonly inFlight = new Set<Promise<void>>();
+  /** Receive loops waiting on the layer right now (each holds a concurrency slot). */
+  private receiving = 0;
   private readonly stopping = new AbortController();
   private loop: Promise<void> | undefined;
 
@@ -61,6 +65,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     this.messageRetries = options.messageRetries ?? DEFAULT_MESSAGE_RETRIES;
     this.channels = filterChannels(router.channels, options.onlyChannels, options.excludeChannels);
+  }
+
+  /** How many receives this worker keeps waiting on its layer (at most its concurrency). */
+  get receiveLoops(): number {
+    return Math.min(this.concurrency, RECEIVE_LOOPS);
   }
 
   get running(): boolean {
@@ -103,13 +112,24 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (options.rethrow && failure !== undefined) throw failure;
   }
 
+  /**
+   * Several receive loops share the concurrency: a layer that answers over the network (Redis)
+   * brings one message per round trip and loop, so one loop alone would cap the worker at one
+   * message per round trip whatever its concurrency.
+   */
   private async run(): Promise<void> {
+    await Promise.all(Array.from({ length: this.receiveLoops }, () => this.receiveLoop()));
+  }
+
+  private async receiveLoop(): Promise<void> {
     const signal = this.stopping.signal;
     while (!signal.aborted) {
-      if (this.inFlight.size >= this.concurrency) {
+      // A slot is taken before receiving, so loops waiting at once cannot overshoot the concurrency.
+      if (this.inFlight.size + this.receiving >= this.concurrency) {
         await Promise.race(this.inFlight);
         continue;
       }
+      this.receiving++;
       let received: Awaited<ReturnType<ChannelLayer['receive']>>;
       try {
         received = await this.layer.receive(this.channels, { block: true, timeout: 5, signal });
@@ -118,6 +138,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
         this.logger.error(`Receive failed on layer "${this.alias}": ${(error as Error).message}`);
         await sleep(500);
         continue;
+      } finally {
+        this.receiving--;
       }
       const [channel, content] = received;
       if (channel === null) continue;

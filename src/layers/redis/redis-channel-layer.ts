@@ -40,6 +40,8 @@ interface ShardPlan {
   bases: string[];
 }
 
+/** Most entries one blocking pop takes from a list only this process reads. */
+const SINGLE_READER_BATCH = 64;
 /** Longest single BLPOP; longer waits loop, so a dead connection is noticed. */
 const MAX_BLOCK_MS = 30_000;
 const OUTAGE_BACKOFF_MS = 200;
@@ -347,7 +349,8 @@ export class RedisChannelLayer implements GroupsChannelLayer {
       const popped = await this.blockingPop(plan, Math.min(remaining, MAX_BLOCK_MS), signal);
       let result: ReceiveResult | null = null;
       for (const { shard, entry } of popped) {
-        // The first good entry is the answer; entries won in a race on other hosts are kept.
+        // The first good entry is the answer; the rest of a batch, and entries won in a race on
+        // other hosts, are kept for the next receives.
         const opened = this.open(shard, entry, true, result !== null);
         if (opened && !result) result = opened;
       }
@@ -361,34 +364,39 @@ export class RedisChannelLayer implements GroupsChannelLayer {
     }
   }
 
-  /** Blocks on every host of the plan at once; the first answer cancels the others. */
+  /**
+   * Blocks on every host of the plan at once; the first answer cancels the others. Lists only
+   * this process reads (`!` and `?` channels) are popped in batches, the rest kept for the next
+   * receives: a busy reply loop then costs one Redis call per batch, not per message.
+   */
   private async blockingPop(
     plan: readonly ShardPlan[],
     ms: number,
     signal?: AbortSignal,
   ): Promise<Array<{ shard: RedisShard; entry: PoppedEntry }>> {
+    const count = plan.every(({ bases }) => bases.every(isSingleReader)) ? SINGLE_READER_BATCH : 1;
     if (plan.length === 1) {
       // The common case (one host): no race to arrange.
       const { shard, bases } = plan[0];
-      const pop = shard.blockingPop(bases.length > 1 ? shuffled(bases) : bases, ms);
+      const pop = shard.blockingPop(bases.length > 1 ? shuffled(bases) : bases, ms, count);
       const cancel = (): void => pop.cancel();
       signal?.addEventListener('abort', cancel);
-      const entry = await pop.done;
+      const entries = await pop.done;
       signal?.removeEventListener('abort', cancel);
-      return entry ? [{ shard, entry }] : [];
+      return entries.map((entry) => ({ shard, entry }));
     }
-    const pops = plan.map(({ shard, bases }) => ({ shard, pop: shard.blockingPop(shuffled(bases), ms) }));
+    const pops = plan.map(({ shard, bases }) => ({ shard, pop: shard.blockingPop(shuffled(bases), ms, count) }));
     const cancelAll = (): void => pops.forEach(({ pop }) => pop.cancel());
     signal?.addEventListener('abort', cancelAll);
     try {
       const results = await Promise.all(
         pops.map(async ({ shard, pop }) => {
-          const entry = await pop.done;
-          if (entry) cancelAll();
-          return entry ? { shard, entry } : null;
+          const entries = await pop.done;
+          if (entries.length > 0) cancelAll();
+          return entries.map((entry) => ({ shard, entry }));
         }),
       );
-      return results.filter((result) => result !== null);
+      return results.flat();
     } finally {
       signal?.removeEventListener('abort', cancelAll);
     }

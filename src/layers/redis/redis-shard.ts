@@ -10,9 +10,9 @@ export interface PoppedEntry {
   entry: Buffer;
 }
 
-/** A blocking pop that can be cancelled from outside; `done` never rejects. */
+/** A blocking pop that can be cancelled from outside; `done` never rejects (empty: nothing came). */
 export interface BlockingPop {
-  done: Promise<PoppedEntry | null>;
+  done: Promise<PoppedEntry[]>;
   cancel(): void;
 }
 
@@ -35,6 +35,8 @@ export class RedisShard {
   private readonly busy = new Set<BlockingConnection>();
   /** Redis clock minus local clock (ms), so blocking pops can judge expiry in Redis time. */
   private clockOffset = 0;
+  /** Redis 7 has BLMPOP, which pops a batch from the first non-empty list in one call. */
+  private hasBlmpop = false;
   private outageLogged = false;
   private closed = false;
 
@@ -78,14 +80,18 @@ export class RedisShard {
     return Date.now() + this.clockOffset;
   }
 
-  /** BLPOP on `keys` (without prefix) for up to `ms`; resolves null on timeout, cancel or error. */
-  blockingPop(bases: readonly string[], ms: number): BlockingPop {
+  /**
+   * Pops from the first non-empty list of `bases` (without prefix), waiting up to `ms`: up to
+   * `count` entries of that list (BLMPOP, Redis 7; one with BLPOP before). Resolves empty on
+   * timeout, cancel or error.
+   */
+  blockingPop(bases: readonly string[], ms: number, count = 1): BlockingPop {
     const connection = this.acquire();
     let settled = false;
     let broken = false;
-    let resolveDone!: (value: PoppedEntry | null) => void;
-    const done = new Promise<PoppedEntry | null>((resolve) => (resolveDone = resolve));
-    const finish = (value: PoppedEntry | null): void => {
+    let resolveDone!: (value: PoppedEntry[]) => void;
+    const done = new Promise<PoppedEntry[]>((resolve) => (resolveDone = resolve));
+    const finish = (value: PoppedEntry[]): void => {
       if (settled) return;
       settled = true;
       clearTimeout(guard);
@@ -99,20 +105,28 @@ export class RedisShard {
     // If Redis never answers (an outage with the command queued), give up on this connection.
     const guard = setTimeout(() => {
       drop();
-      finish(null);
+      finish([]);
     }, ms + BLOCKING_GRACE_MS);
     const seconds = Math.max(0.001, Math.ceil(ms) / 1000);
-    connection.redis
-      .blpopBuffer(...bases.map((base) => this.prefix + base), seconds)
+    const keys = bases.map((base) => this.prefix + base);
+    const popped: Promise<[Buffer, Buffer[]] | null> =
+      count > 1 && this.hasBlmpop
+        ? (connection.redis.callBuffer('blmpop', seconds, keys.length, ...keys, 'LEFT', 'COUNT', count) as Promise<
+            [Buffer, Buffer[]] | null
+          >)
+        : connection.redis.blpopBuffer(...keys, seconds).then((reply) => (reply ? [reply[0], [reply[1]]] : null));
+    popped
       .then((reply) => {
         this.outageLogged = false;
-        finish(reply ? { base: reply[0].toString('utf8').slice(this.prefix.length), entry: reply[1] } : null);
+        if (!reply) return finish([]);
+        const base = reply[0].toString('utf8').slice(this.prefix.length);
+        finish(reply[1].map((entry) => ({ base, entry })));
       })
       .catch((error: Error) => {
         // A connection we dropped ourselves (cancel, close) is not an outage.
         if (!broken) this.logOutage(error);
         broken = true;
-        finish(null);
+        finish([]);
       });
     return {
       done,
@@ -201,6 +215,7 @@ export class RedisShard {
       this.clockOffset = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - (before + Date.now()) / 2;
       const info = await this.command.info('server');
       const version = /redis_version:(\d+)\.(\d+)/.exec(info);
+      this.hasBlmpop = version !== null && Number(version[1]) >= 7;
       if (version && Number(version[1]) < 6) {
         this.logger.error(
           `Redis ${this.name} is version ${version[1]}.${version[2]}; the channel layer needs 6.0 or later`,

@@ -18,6 +18,8 @@ describe('RedisChannelLayer keys and round trips', () => {
   let layer: RedisChannelLayer;
   let prefix: string;
 
+  const blockingPops = (calls: Record<string, number>): number => (calls.blpop ?? 0) + (calls.blmpop ?? 0);
+
   beforeAll(async () => {
     server = await startRedisServer();
     direct = new Redis(server.url);
@@ -55,7 +57,25 @@ describe('RedisChannelLayer keys and round trips', () => {
     expect(await direct.llen(`${prefix}crowd.reply!`)).toBe(1);
     await direct.config('RESETSTAT');
     for (let i = 0; i < 200; i++) await layer.receive(['crowd.reply!'], { block: true, timeout: 1 });
-    expect((await commandCalls(direct)).blpop).toBe(1);
+    expect(blockingPops(await commandCalls(direct))).toBe(1);
+  });
+
+  it('pops a process prefix in batches: one blocking pop for many queued replies, in order', async () => {
+    layer = new RedisChannelLayer({ hosts: [server.url], prefix, capacity: 1000 });
+    await layer.send('warm', {});
+    await layer.receive(['warm'], { block: true, timeout: 1 });
+    for (let i = 0; i < 50; i++) await layer.send(`proc!c${i % 5}`, { i });
+    await direct.config('RESETSTAT');
+    const received: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const [channel, message] = await layer.receive(['proc!'], { block: true, timeout: 1 });
+      expect(channel).toBe(`proc!c${i % 5}`);
+      received.push(message?.i as number);
+    }
+    expect(received).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    const calls = await commandCalls(direct);
+    // Redis 7 pops up to 64 with one BLMPOP; before it, BLPOP takes one at a time.
+    expect(blockingPops(calls)).toBe(calls.blmpop === undefined ? 50 : 1);
   });
 
   it('gives every key a TTL and leaves no channel or group key once everything expires', async () => {
