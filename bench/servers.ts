@@ -6,11 +6,7 @@ import { startBenchChild, type BenchChild } from './child-process';
 import { processCpuMs } from './worker-process';
 
 export type ServerName =
-  | 'nestjs-channels in-memory'
-  | 'nestjs-channels redis'
-  | 'plain ws'
-  | 'nest WsAdapter'
-  | 'raw Redis relay';
+  'nestjs-channels in-memory' | 'nestjs-channels redis' | 'plain ws' | 'nest WsAdapter' | 'raw Redis relay';
 
 export interface BenchServer {
   name: ServerName;
