@@ -28,6 +28,7 @@ export type {
   ChannelLayerConfig,
   ChannelsModuleOptions,
   InterfaceModuleOptions,
+  SecurityModuleOptions,
   WorkerModuleOptions,
 } from './module/channels-module-options';
 export type { WebsocketInterfaceOptions } from './interface/interface-options';
@@ -51,3 +52,5 @@ export { Worker, type ConsumerFinishedEvent, type ConsumerStartedEvent, type Wor
 export type { WorkerOptions } from './worker/worker-options';
 export { ChannelsWorkerService } from './worker/channels-worker.service';
 export { runWorker, type RunWorkerOptions } from './worker/run-worker';
+export * from './sessions';
+export * from './security';

@@ -8,6 +8,8 @@ import type {
   ConsumerFunction,
   ConsumerInvoker,
 } from '../routing/consumer-ref';
+import { ConsumerSessions } from '../sessions/consumer-sessions';
+import { sessionFlagsOf } from '../sessions/session-decorators';
 import { CHANNELS_CONTEXT } from './consumer-context';
 import { CONSUMER_PARAMS_METADATA, ConsumerParamType, defineDefaultConsumerParams } from './consumer-params.decorator';
 import { DenyConnection } from './exceptions';
@@ -55,6 +57,7 @@ export class ConsumerInvokerFactory {
   constructor(
     @Inject(ExternalContextCreator) private readonly contextCreator: ExternalContextCreator,
     @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
+    @Inject(ConsumerSessions) private readonly sessions: ConsumerSessions,
   ) {}
 
   /** Plain functions get no enhancers; their errors are logged with a stack like the others'. */
@@ -73,7 +76,9 @@ export class ConsumerInvokerFactory {
     const prototype = Object.getPrototypeOf(instance) as Record<string, (...args: unknown[]) => unknown>;
     defineDefaultConsumerParams(prototype.constructor, methodName);
     const handler = this.withEnhancers(instance, prototype[methodName], methodName);
-    return denyOnConnect((message, kwargs) => handler(message, kwargs));
+    const name = `${prototype.constructor.name}.${methodName}`;
+    // Sessions are loaded before guards run, so guards can check message.user.
+    return denyOnConnect(this.sessions.wrap(sessionFlagsOf(prototype, methodName), handler, name));
   }
 
   /** A fresh instance per message (the class is a transient provider), with its enhancers. */
@@ -92,12 +97,13 @@ export class ConsumerInvokerFactory {
     }
     defineDefaultConsumerParams(consumer, 'dispatch');
     const handler = this.withEnhancers(Object.create(consumer.prototype) as object, callback, 'dispatch');
+    const withSessions = this.sessions.wrap(sessionFlagsOf(consumer), handler, consumer.name);
     return denyOnConnect(async (message, kwargs) => {
       const instance = await this.moduleRef.resolve<ClassConsumerInstance>(consumer, ContextIdFactory.create(), {
         strict: false,
       });
       instances.set(message, instance);
-      return handler(message, kwargs);
+      return withSessions(message, kwargs);
     });
   }
 

@@ -4,6 +4,7 @@ import type { ChannelLayer } from '../layers/channel-layer';
 import type { InMemoryChannelLayerOptions } from '../layers/memory/in-memory-channel-layer';
 import type { RedisChannelLayerOptions } from '../layers/redis/redis-options';
 import type { RoutingEntry } from '../routing/route';
+import type { SessionsModuleOptions } from '../sessions/sessions-options';
 import type { WorkerOptions } from '../worker/worker-options';
 
 /** A layer class of your own: constructed with `options`. */
@@ -34,6 +35,19 @@ export interface ChannelsModuleOptions {
   worker?: WorkerModuleOptions;
   /** The interface server on the app's HTTP server. */
   interface?: InterfaceModuleOptions;
+  /** Channel and HTTP sessions, and how users are found. */
+  sessions?: SessionsModuleOptions;
+  /** Origin checks. */
+  security?: SecurityModuleOptions;
+}
+
+export interface SecurityModuleOptions {
+  /**
+   * Hosts `@AllowedHostsOnly()` lets WebSockets come from, with Django's ALLOWED_HOSTS rules:
+   * `example.com`, `.example.com` (and its subdomains), `*`, `host:port` for one port only.
+   * Default `['localhost', '127.0.0.1', '[::1]']`.
+   */
+  allowedHosts?: readonly string[];
 }
 
 export interface InterfaceModuleOptions {

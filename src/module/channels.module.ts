@@ -13,6 +13,9 @@ import { ConsumerExplorer } from '../consumers/consumer-explorer';
 import { ConsumerInvokerFactory } from '../consumers/consumer-invoker.factory';
 import { ChannelsInterfaceService } from '../interface/channels-interface.service';
 import { HttpChannelsMiddleware } from '../interface/http-channels.middleware';
+import { CHANNELS_ALLOWED_HOSTS } from '../security/security.constants';
+import { ConsumerSessions } from '../sessions/consumer-sessions';
+import { CHANNELS_SESSIONS_OPTIONS } from '../sessions/sessions.constants';
 import { ChannelsWorkerService } from '../worker/channels-worker.service';
 import { ChannelsService } from './channels.service';
 import { ChannelLayerRegistry } from './channel-layer-registry';
@@ -51,17 +54,41 @@ function layerProviders(aliases: readonly string[]): Provider[] {
  * Channels for Nest: layers by alias, `@Consumer` discovery, routing and the in-process worker.
  * Global by default (`isGlobal: false` to scope it).
  */
+/** The `sessions` and `security.allowedHosts` options, each under its own token. */
+const optionProviders: Provider[] = [
+  {
+    provide: CHANNELS_SESSIONS_OPTIONS,
+    useFactory: (options: ChannelsModuleOptions) => options.sessions ?? {},
+    inject: [CHANNELS_MODULE_OPTIONS],
+  },
+  {
+    // null: not configured, so AllowedHostsOriginValidator uses its local-machine default.
+    provide: CHANNELS_ALLOWED_HOSTS,
+    useFactory: (options: ChannelsModuleOptions) => options.security?.allowedHosts ?? null,
+    inject: [CHANNELS_MODULE_OPTIONS],
+  },
+];
+
 @Module({
   imports: [DiscoveryModule],
   providers: [
+    ...optionProviders,
     ChannelLayerRegistry,
     ChannelsService,
+    ConsumerSessions,
     ConsumerInvokerFactory,
     ConsumerExplorer,
     ChannelsWorkerService,
     ChannelsInterfaceService,
   ],
-  exports: [ChannelLayerRegistry, ChannelsService, ChannelsWorkerService, ChannelsInterfaceService],
+  exports: [
+    ChannelLayerRegistry,
+    ChannelsService,
+    ChannelsWorkerService,
+    ChannelsInterfaceService,
+    ConsumerSessions,
+    CHANNELS_ALLOWED_HOSTS,
+  ],
 })
 export class ChannelsModule extends ConfigurableModuleClass implements NestModule {
   /** HTTP over channels sits before the controllers; it passes on every request no route takes. */

@@ -1,45 +1,21 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Channel, ChannelLayerRegistry } from '../../src';
 import { WorkerAppModule } from '../fixtures/worker-app';
 import { findOrStartRedis, uniquePrefix, type TestRedis } from '../support/redis-server';
-
-const root = join(__dirname, '..', '..');
-
-type Exit = { code: number | null; signal: NodeJS.Signals | null };
-
-function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; exited: Promise<Exit> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/worker-app.ts'], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the worker process did not start in 20 s')), 20_000);
-    child.stdout?.on('data', (data: Buffer) => {
-      if (data.toString().includes('worker ready')) {
-        clearTimeout(timer);
-        resolve({ child, exited });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`the worker process exited with ${String(code)}`)));
-  });
-}
+import { startWorkerProcess, type WorkerChild } from '../support/worker-process';
 
 describe('a worker in its own process, over Redis', () => {
   let redis: TestRedis;
   let app: INestApplicationContext;
-  let worker: { child: ChildProcess; exited: Promise<Exit> };
+  let worker: WorkerChild;
   const prefix = uniquePrefix('worker-process');
 
   beforeAll(async () => {
     redis = await findOrStartRedis();
     const env = { REDIS_URL: redis.url, CHANNELS_PREFIX: prefix };
     Object.assign(process.env, env);
-    worker = await startWorkerProcess(env);
+    worker = await startWorkerProcess('test/fixtures/worker-app.ts', env);
     app = await (await Test.createTestingModule({ imports: [WorkerAppModule] }).compile()).init();
   });
   afterAll(async () => {

@@ -1,0 +1,4 @@
+export { hostFromOrigin, isAllowedHost } from './allowed-hosts';
+export { AllowedHostsOnly, AllowedHostsOriginValidator, DEFAULT_ALLOWED_HOSTS } from './allowed-hosts-origin-validator';
+export { BaseOriginValidator, ValidateOrigin } from './base-origin-validator';
+export { CHANNELS_ALLOWED_HOSTS } from './security.constants';

@@ -1,0 +1,158 @@
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { MemoryStore } from 'express-session';
+import type { Message } from '../channels/message';
+import type { ConsumerInvoker } from '../routing/consumer-ref';
+import { ChannelSessionState } from './channel-session';
+import { runInOrder } from './enforce-ordering';
+import { loadHttpSession, type HttpSessionData, type HttpSessionSource } from './http-session';
+import type { ConsumerSessionFlags } from './session-decorators';
+import { channelSessionKey } from './session-key';
+import { SessionStoreAdapter } from './session-store';
+import { CHANNELS_SESSIONS_OPTIONS } from './sessions.constants';
+import type { SessionsModuleOptions } from './sessions-options';
+import { channelSessionSerializedUser, passportUserResolver, transferUser, userFrom, type UserResolver } from './users';
+
+/** Where `@ChannelAndHttpSession()` keeps the HTTP session id in the channel session. */
+export const HTTP_SESSION_ID_KEY = '__channels_http_session';
+const DEFAULT_COOKIE = 'connect.sid';
+const DEFAULT_TTL_SECONDS = 86_400;
+
+/** A consumer's flags with what they imply. */
+interface Plan extends ConsumerSessionFlags {
+  needsHttp: boolean;
+  needsChannel: boolean;
+}
+
+function planOf(flags: ConsumerSessionFlags): Plan | null {
+  const needsHttp = Boolean(
+    flags.httpSession || flags.channelAndHttpSession || flags.httpSessionUser || flags.channelSessionUserFromHttp,
+  );
+  const needsChannel = Boolean(
+    flags.channelSession ||
+    flags.channelAndHttpSession ||
+    flags.channelSessionUser ||
+    flags.channelSessionUserFromHttp ||
+    flags.enforceOrdering,
+  );
+  return needsHttp || needsChannel ? { ...flags, needsHttp, needsChannel } : null;
+}
+
+/**
+ * Wraps consumers in what their session decorators ask for, always in this order: HTTP session,
+ * channel session, the HTTP key hand-over, the user, ordering; then the consumer (guards and the
+ * rest of Nest's enhancers included), then the channel session is saved if it was modified, also
+ * when the consumer threw.
+ */
+@Injectable()
+export class ConsumerSessions {
+  private readonly logger = new Logger('ChannelSessions');
+  private readonly channelStore: SessionStoreAdapter;
+  private readonly httpSource: HttpSessionSource | undefined;
+  private readonly ttlMs: number;
+  private readonly resolver: UserResolver;
+
+  constructor(@Optional() @Inject(CHANNELS_SESSIONS_OPTIONS) options: SessionsModuleOptions | undefined) {
+    const {
+      store,
+      secret,
+      cookieName = DEFAULT_COOKIE,
+      channelStore,
+      channelSessionTtl = DEFAULT_TTL_SECONDS,
+    } = options ?? {};
+    if (!(channelSessionTtl > 0))
+      throw new TypeError(`sessions.channelSessionTtl must be positive, got ${channelSessionTtl}`);
+    const secrets = typeof secret === 'string' ? [secret] : [...(secret ?? [])];
+    this.channelStore = new SessionStoreAdapter(channelStore ?? store ?? new MemoryStore());
+    this.httpSource =
+      store && secrets.length > 0 ? { store: new SessionStoreAdapter(store), cookieName, secrets } : undefined;
+    this.ttlMs = channelSessionTtl * 1000;
+    this.resolver = options?.userResolver ?? passportUserResolver();
+  }
+
+  /** The invoker with its session handling; the same invoker when it asked for none. */
+  wrap(flags: ConsumerSessionFlags, invoker: ConsumerInvoker, consumer: string): ConsumerInvoker {
+    const plan = planOf(flags);
+    if (!plan) return invoker;
+    if (plan.needsHttp && !this.httpSource) {
+      throw new TypeError(
+        `${consumer} reads the HTTP session: give ChannelsModule the app's session store and secret ` +
+          `(sessions: { store, secret })`,
+      );
+    }
+    return (message, kwargs) => this.run(plan, message, () => invoker(message, kwargs));
+  }
+
+  /** The channel session of a reply channel, loaded (for code outside consumers, tests, admin tools). */
+  async channelSessionFor(replyChannel: string): Promise<ChannelSessionState> {
+    const session = new ChannelSessionState(channelSessionKey(replyChannel), this.channelStore, this.ttlMs);
+    await session.load();
+    return session;
+  }
+
+  private async run(plan: Plan, message: Message, consume: () => Promise<unknown>): Promise<unknown> {
+    let httpSessionId: string | undefined;
+    if (plan.needsHttp) {
+      const loaded = await loadHttpSession(message.content, this.httpSource!);
+      httpSessionId = loaded?.id;
+      message.httpSession = loaded?.data ?? null;
+    }
+    let session: ChannelSessionState | undefined;
+    if (plan.needsChannel) {
+      if (!message.replyChannel) {
+        throw new TypeError(
+          `A channel session needs a message with a reply_channel (got one on ${message.channel.name})`,
+        );
+      }
+      session = await this.channelSessionFor(message.replyChannel.name);
+      message.channelSession = session;
+    }
+    if (plan.channelAndHttpSession && session) await this.handOverHttpSession(message, session, httpSessionId);
+    if (plan.channelSessionUserFromHttp || plan.httpSessionUser || plan.channelSessionUser) {
+      message.user = await this.userOf(plan, message, session);
+    }
+    try {
+      if (plan.enforceOrdering && session) {
+        let result: unknown;
+        await runInOrder(message, session, async () => (result = await consume()));
+        return result;
+      }
+      return await consume();
+    } finally {
+      if (session?.modified) {
+        await session
+          .save()
+          .catch((error: Error) => this.logger.error(`Could not save a channel session: ${error.message}`));
+      }
+    }
+  }
+
+  /** Keeps the HTTP session id on the first message that has one; later messages get the session from it. */
+  private async handOverHttpSession(
+    message: Message,
+    session: ChannelSessionState,
+    id: string | undefined,
+  ): Promise<void> {
+    const stored = session.get<string>(HTTP_SESSION_ID_KEY);
+    if (id !== undefined) {
+      if (stored === undefined) session.set(HTTP_SESSION_ID_KEY, id);
+      return;
+    }
+    if (typeof stored !== 'string') return;
+    const data = await this.httpSource!.store.get(stored);
+    message.httpSession = data ? (Object.freeze(structuredClone(data)) as HttpSessionData) : null;
+  }
+
+  private async userOf(plan: Plan, message: Message, session: ChannelSessionState | undefined): Promise<unknown> {
+    if (plan.channelSessionUserFromHttp && session) {
+      const serialized = await this.resolver.identify(message, message.httpSession ?? null);
+      transferUser({ serialized }, session);
+      return userFrom(this.resolver, serialized ?? channelSessionSerializedUser(session));
+    }
+    const fromChannel = plan.channelSessionUser && session ? channelSessionSerializedUser(session) : undefined;
+    if (fromChannel !== undefined && fromChannel !== null) return userFrom(this.resolver, fromChannel);
+    if (plan.httpSessionUser) {
+      return userFrom(this.resolver, await this.resolver.identify(message, message.httpSession ?? null));
+    }
+    return userFrom(this.resolver, undefined);
+  }
+}

@@ -1,0 +1,25 @@
+export { ChannelSessionState } from './channel-session';
+export { channelSessionKey } from './session-key';
+export { ConsumerSessions, HTTP_SESSION_ID_KEY } from './consumer-sessions';
+export { NEXT_ORDER_KEY, waitChannelOf } from './enforce-ordering';
+export { sessionIdOf, unsignSessionId, type HttpSessionData } from './http-session';
+export { RedisSessionStore, type RedisSessionStoreOptions } from './redis-session-store';
+export {
+  ChannelAndHttpSession,
+  ChannelSession,
+  ChannelSessionUser,
+  ChannelSessionUserFromHttp,
+  EnforceOrdering,
+  HttpSession,
+  HttpSessionUser,
+  type ConsumerSessionFlags,
+} from './session-decorators';
+export type { SessionsModuleOptions } from './sessions-options';
+export {
+  AnonymousUser,
+  isAnonymous,
+  passportUserResolver,
+  transferUser,
+  type AnonymousUserType,
+  type UserResolver,
+} from './users';
