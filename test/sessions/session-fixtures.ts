@@ -24,7 +24,7 @@ export function putSession(store: MemoryStore, id: string, data: Record<string, 
 export function storedSessions(store: MemoryStore): Promise<Record<string, Record<string, unknown>>> {
   return new Promise((resolve, reject) =>
     store.all((error, all) =>
-      error ? reject(error) : resolve((all ?? {}) as Record<string, Record<string, unknown>>),
+      error ? reject(error) : resolve((all ?? {}) as unknown as Record<string, Record<string, unknown>>),
     ),
   );
 }
