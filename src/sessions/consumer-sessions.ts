@@ -1,6 +1,8 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap } from '@nestjs/common';
 import { MemoryStore } from 'express-session';
 import type { Message } from '../channels/message';
+import { InMemoryChannelLayer } from '../layers/memory/in-memory-channel-layer';
+import { ChannelLayerRegistry } from '../module/channel-layer-registry';
 import type { ConsumerInvoker } from '../routing/consumer-ref';
 import { ChannelSessionState } from './channel-session';
 import { runInOrder } from './enforce-ordering';
@@ -44,14 +46,21 @@ function planOf(flags: ConsumerSessionFlags): Plan | null {
  * when the consumer threw.
  */
 @Injectable()
-export class ConsumerSessions {
+export class ConsumerSessions implements OnApplicationBootstrap {
   private readonly logger = new Logger('ChannelSessions');
   private readonly channelStore: SessionStoreAdapter;
+  /** Channel sessions in a MemoryStore of this process (no store configured). */
+  private readonly processLocal: boolean;
+  /** Consumers that use channel sessions, for the warning below. */
+  private readonly channelSessionConsumers: string[] = [];
   private readonly httpSource: HttpSessionSource | undefined;
   private readonly ttlMs: number;
   private readonly resolver: UserResolver;
 
-  constructor(@Optional() @Inject(CHANNELS_SESSIONS_OPTIONS) options: SessionsModuleOptions | undefined) {
+  constructor(
+    @Inject(ChannelLayerRegistry) private readonly registry: ChannelLayerRegistry,
+    @Optional() @Inject(CHANNELS_SESSIONS_OPTIONS) options: SessionsModuleOptions | undefined,
+  ) {
     const {
       store,
       secret,
@@ -62,6 +71,7 @@ export class ConsumerSessions {
     if (!(channelSessionTtl > 0))
       throw new TypeError(`sessions.channelSessionTtl must be positive, got ${channelSessionTtl}`);
     const secrets = typeof secret === 'string' ? [secret] : [...(secret ?? [])];
+    this.processLocal = !channelStore && !store;
     this.channelStore = new SessionStoreAdapter(channelStore ?? store ?? new MemoryStore());
     this.httpSource =
       store && secrets.length > 0 ? { store: new SessionStoreAdapter(store), cookieName, secrets } : undefined;
@@ -79,7 +89,22 @@ export class ConsumerSessions {
           `(sessions: { store, secret })`,
       );
     }
+    if (plan.needsChannel) this.channelSessionConsumers.push(consumer);
     return (message, kwargs) => this.run(plan, message, () => invoker(message, kwargs));
+  }
+
+  /** Sessions kept in one process while messages may go to others: say so once, at start. */
+  onApplicationBootstrap(): void {
+    if (!this.processLocal || this.channelSessionConsumers.length === 0) return;
+    const shared = this.registry.aliases.filter(
+      (alias) => !(this.registry.layer(alias) instanceof InMemoryChannelLayer),
+    );
+    if (shared.length === 0) return;
+    this.logger.warn(
+      `${this.channelSessionConsumers.join(', ')} use channel sessions kept in this process's memory, but layer ` +
+        `"${shared.join('", "')}" can hand a connection's messages to other processes: give ChannelsModule ` +
+        `a shared store (sessions: { store } or { channelStore }, e.g. RedisSessionStore)`,
+    );
   }
 
   /** The channel session of a reply channel, loaded (for code outside consumers, tests, admin tools). */

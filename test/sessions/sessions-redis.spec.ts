@@ -1,12 +1,29 @@
-import type { INestApplicationContext } from '@nestjs/common';
+import { Injectable, Logger, type INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { SessionData } from 'express-session';
 import Redis from 'ioredis';
-import { ChannelLayerRegistry, RedisSessionStore, type ChannelLayer } from '../../src';
+import {
+  ChannelLayerRegistry,
+  ChannelSession,
+  ChannelsModule,
+  Consumer,
+  RedisSessionStore,
+  type ChannelLayer,
+  type Message,
+} from '../../src';
 import { SESSIONS_SECRET, SessionsAppModule } from '../fixtures/sessions-app';
 import { findOrStartRedis, uniquePrefix, type TestRedis } from '../support/redis-server';
 import { startWorkerProcess, type WorkerChild } from '../support/worker-process';
 import { cookieHeader } from './session-fixtures';
+
+@Injectable()
+class LocalSessionConsumer {
+  @Consumer('websocket.connect')
+  @ChannelSession()
+  async connect(message: Message): Promise<void> {
+    message.channelSession!.set('seen', true);
+  }
+}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -85,5 +102,32 @@ describe('sessions and ordering over Redis, with two worker processes', () => {
     const runs = (await direct.lrange(key, 0, -1)).map((entry) => entry.split(':').map(Number));
     expect(runs.map(([order]) => order)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
     expect(new Set(runs.map(([, pid]) => pid)).size).toBe(2);
+  });
+});
+
+describe('channel sessions kept in one process, on a layer shared by several', () => {
+  it('are warned about at start', async () => {
+    const redis = await findOrStartRedis();
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const moduleRef = await Test.createTestingModule({
+        imports: [
+          ChannelsModule.forRoot({
+            layers: { default: { backend: 'redis', options: { hosts: [redis.url], prefix: uniquePrefix('warn') } } },
+            worker: { enabled: false },
+          }),
+        ],
+        providers: [LocalSessionConsumer],
+      }).compile();
+      const app = await moduleRef.init();
+      await app.close();
+      const warnings = warn.mock.calls.map(([text]) => String(text));
+      expect(
+        warnings.some((text) => /LocalSessionConsumer\.connect use channel sessions kept in this process/.test(text)),
+      ).toBe(true);
+    } finally {
+      warn.mockRestore();
+      await redis.stop();
+    }
   });
 });
