@@ -1,18 +1,60 @@
-import { Module } from '@nestjs/common';
+import { Inject, Module, RequestMethod, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import session, { type Store } from 'express-session';
 import { ChannelsModule } from '../src';
-import { channelsConfig } from './channels-config';
+import { AuthController } from './auth.controller';
+import { channelsConfig, SESSION_COOKIE, sessionSecret } from './channels-config';
 import { ChatConsumers } from './chat.consumers';
 import { ChatController } from './chat.controller';
 import { EchoConsumers } from './echo.consumers';
 import { HistoryStore } from './history.store';
 import { HttpConsumers } from './http.consumers';
-import { UsernamesStore } from './usernames.store';
 import { LayerController } from './layer.controller';
+import { LettersConsumers } from './letters.consumers';
+import { PrivateChatConsumers } from './private-chat.consumers';
+import { SESSION_STORE, SessionStoreModule } from './session-store.module';
 import { TasksConsumer } from './tasks.consumer';
+import { UsersModule, UsersStore } from './users.store';
 
 @Module({
-  imports: [ChannelsModule.forRootAsync({ useFactory: () => channelsConfig() })],
-  controllers: [ChatController, LayerController],
-  providers: [HistoryStore, UsernamesStore, ChatConsumers, EchoConsumers, HttpConsumers, TasksConsumer],
+  imports: [
+    SessionStoreModule,
+    UsersModule,
+    // The consumers read the browser's session from the very store the session middleware below writes.
+    ChannelsModule.forRootAsync({
+      imports: [SessionStoreModule, UsersModule],
+      inject: [SESSION_STORE, UsersStore],
+      useFactory: (store: Store, users: UsersStore) => channelsConfig({ store, users }),
+    }),
+  ],
+  controllers: [ChatController, AuthController, LayerController],
+  providers: [
+    HistoryStore,
+    ChatConsumers,
+    PrivateChatConsumers,
+    LettersConsumers,
+    EchoConsumers,
+    HttpConsumers,
+    TasksConsumer,
+  ],
 })
-export class AppModule {}
+export class AppModule implements NestModule {
+  constructor(@Inject(SESSION_STORE) private readonly store: Store) {}
+
+  /** express-session, in the app itself (not main.ts), so every way of serving it (npm start, runserver) has it. */
+  configure(consumer: MiddlewareConsumer): void {
+    consumer
+      .apply(
+        session({
+          store: this.store,
+          secret: sessionSecret(),
+          name: SESSION_COOKIE,
+          resave: false,
+          saveUninitialized: false,
+          // httpOnly by default; SameSite=Lax keeps other sites' forms from posting with it. Behind
+          // HTTPS, also set `secure: true` (and `app.set('trust proxy', 1)` behind a proxy).
+          cookie: { sameSite: 'lax' },
+        }),
+      )
+      .forRoutes({ path: '*path', method: RequestMethod.ALL });
+  }
+}

@@ -1,12 +1,46 @@
-import type { ChannelsModuleOptions } from '../src';
+import type { Store } from 'express-session';
+import { passportUserResolver, type ChannelsModuleOptions } from '../src';
+import type { UsersStore } from './users.store';
+
+/** The session cookie's name (express-session's default). */
+export const SESSION_COOKIE = 'connect.sid';
+
+/**
+ * The secret the session cookie is signed with: `SESSION_SECRET`. The default is for development
+ * only (anyone who reads this file can forge a session cookie): set SESSION_SECRET anywhere else.
+ */
+export function sessionSecret(env: NodeJS.ProcessEnv = process.env): string {
+  return env.SESSION_SECRET || 'nestjs-channels sample: development secret, set SESSION_SECRET';
+}
+
+/** `ALLOWED_HOSTS`, comma-separated (`example.com,.example.org`); unset or empty: the library default (localhost). */
+export function allowedHosts(env: NodeJS.ProcessEnv = process.env): string[] | undefined {
+  const hosts = (env.ALLOWED_HOSTS ?? '')
+    .split(',')
+    .map((host) => host.trim())
+    .filter(Boolean);
+  return hosts.length > 0 ? hosts : undefined;
+}
+
+export interface SampleSessions {
+  /** The express-session Store the app's session middleware uses (SessionStoreModule's). */
+  store: Store;
+  /** Turns the username passport's layout keeps in the session into the user. */
+  users: Pick<UsersStore, 'find'>;
+}
 
 /**
  * In-memory layer and an in-process worker by default (one command, nothing to install).
  * `CHANNELS_LAYER=redis` uses Redis (`REDIS_URL`); `CHANNELS_WORKER=off` leaves the consumers to
- * separate worker processes.
+ * separate worker processes. Consumers read the HTTP session from `store` (signed with
+ * `SESSION_SECRET`), and `@AllowedHostsOnly()` lets WebSockets in from `ALLOWED_HOSTS`.
  */
-export function channelsConfig(env: NodeJS.ProcessEnv = process.env): ChannelsModuleOptions {
+export function channelsConfig(
+  { store, users }: SampleSessions,
+  env: NodeJS.ProcessEnv = process.env,
+): ChannelsModuleOptions {
   const redis = env.CHANNELS_LAYER === 'redis';
+  const hosts = allowedHosts(env);
   return {
     layers: {
       default: redis
@@ -17,5 +51,12 @@ export function channelsConfig(env: NodeJS.ProcessEnv = process.env): ChannelsMo
         : { backend: 'memory' },
     },
     worker: { enabled: env.CHANNELS_WORKER !== 'off' },
+    sessions: {
+      store,
+      secret: sessionSecret(env),
+      cookieName: SESSION_COOKIE,
+      userResolver: passportUserResolver((username) => users.find(username)),
+    },
+    ...(hosts ? { security: { allowedHosts: hosts } } : {}),
   };
 }

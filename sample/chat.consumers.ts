@@ -1,9 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Channel, Consumer, encodeHttpResponse, Group, type Message, type RouteKwargs } from '../src';
+import {
+  AllowedHostsOnly,
+  Channel,
+  ChannelSession,
+  Consumer,
+  encodeHttpResponse,
+  Group,
+  type Message,
+  type RouteKwargs,
+} from '../src';
 import { HistoryStore } from './history.store';
-import { UsernamesStore } from './usernames.store';
 
 const ROOM = /^\/chat\/(?<room>[A-Za-z0-9_-]{1,50})\/$/;
+/** Where the connection's username is kept in its channel session. */
+const USERNAME = 'username';
 
 function username(message: Message): string | null {
   const query = new URLSearchParams(Buffer.from((message.content.query_string as Uint8Array) ?? []).toString('latin1'));
@@ -12,32 +22,35 @@ function username(message: Message): string | null {
 }
 
 /**
- * The chat of the Channels manual's Getting Started: `/chat/<room>/?username=<name>`; every text
- * frame goes to everyone in the room as `{"text", "username"}`, to the room's long-pollers, and
- * onto the `chat-messages` channel for the history.
+ * The chat of the Channels manual's Getting Started and "Persisting Data":
+ * `/chat/<room>/?username=<name>`, nobody logs in. The username is kept in the connection's
+ * channel session (any worker process reads it from there); every text frame goes to everyone in
+ * the room as `{"text", "username"}`, to the room's long-pollers, and onto the `chat-messages`
+ * channel for the history. Handshakes from pages of other sites are refused (`@AllowedHostsOnly()`).
  */
 @Injectable()
 export class ChatConsumers {
-  constructor(
-    @Inject(HistoryStore) private readonly history: HistoryStore,
-    @Inject(UsernamesStore) private readonly usernames: UsernamesStore,
-  ) {}
+  constructor(@Inject(HistoryStore) private readonly history: HistoryStore) {}
 
   @Consumer('websocket.connect', { path: ROOM })
+  @AllowedHostsOnly()
+  @ChannelSession()
   async connect(message: Message, { room }: RouteKwargs): Promise<void> {
     const name = username(message);
     if (!name) {
       await message.replyChannel!.send({ close: true }); // no username: refused (403)
       return;
     }
-    await this.usernames.set(message.replyChannel!.name, name);
+    // Saved when the consumer ends, before its accept goes out: the first frame finds it.
+    message.channelSession!.set(USERNAME, name);
     await new Group(`chat-${room}`).add(message.replyChannel!);
     await message.replyChannel!.send({ accept: true });
   }
 
   @Consumer('websocket.receive', { path: ROOM })
+  @ChannelSession()
   async receive(message: Message, { room }: RouteKwargs): Promise<void> {
-    const name = (await this.usernames.get(message.replyChannel!.name)) ?? 'anonymous';
+    const name = message.channelSession!.get<string>(USERNAME) ?? 'anonymous';
     const line = { text: String(message.content.text ?? '').slice(0, 2000), username: name };
     await new Group(`chat-${room}`).send({ text: JSON.stringify(line) });
     await new Channel('chat-messages').send({ room: room as string, ...line });
@@ -51,9 +64,10 @@ export class ChatConsumers {
   }
 
   @Consumer('websocket.disconnect', { path: ROOM })
+  @ChannelSession()
   async disconnect(message: Message, { room }: RouteKwargs): Promise<void> {
     await new Group(`chat-${room}`).discard(message.replyChannel!);
-    await this.usernames.forget(message.replyChannel!.name);
+    message.channelSession!.flush(); // the connection is over: its session goes from the store
   }
 
   /** Stores every chat line (a background consumer: it never blocks the chat). */

@@ -1,8 +1,9 @@
 import { BadRequestException, Controller, Get, Header, Inject, Param } from '@nestjs/common';
 import { chatPage } from './chat.page';
+import { privatePage } from './private.page';
 import { HistoryStore, type ChatLine } from './history.store';
 
-/** The chat page and the stored history; the chat itself goes over WebSockets to the consumers. */
+/** The chat pages and the stored history; the chats themselves go over WebSockets to the consumers. */
 @Controller()
 export class ChatController {
   constructor(@Inject(HistoryStore) private readonly history: HistoryStore) {}
@@ -11,6 +12,13 @@ export class ChatController {
   @Header('content-type', 'text/html; charset=utf-8')
   page(): string {
     return chatPage();
+  }
+
+  /** The chat for logged-in users (it shows the login form to anybody else). */
+  @Get('private')
+  @Header('content-type', 'text/html; charset=utf-8')
+  privatePage(): string {
+    return privatePage();
   }
 
   @Get('rooms/:room/messages')

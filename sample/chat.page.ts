@@ -1,4 +1,5 @@
-const STYLE = `body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}
+/** The style of the sample's pages. */
+export const STYLE = `body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}
 #log{border:1px solid #ccc;height:20rem;overflow-y:auto;padding:.5rem;margin:1rem 0}
 #log p{margin:.2rem 0}.me{color:#0a5}form{display:flex;gap:.5rem;margin:.5rem 0}input{flex:1;padding:.4rem}`;
 
@@ -6,6 +7,7 @@ const STYLE = `body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem
 export function chatPage(): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>Chat</title><style>${STYLE}</style></head>
 <body><h1>Chat over nestjs-channels</h1>
+<p>Or <a href="/private/">log in</a> for the private chat.</p>
 <form id="join"><input id="room" placeholder="room" value="lobby" pattern="[A-Za-z0-9_-]{1,50}" required>
 <input id="username" placeholder="your name" required><button id="enter">Enter</button></form>
 <p>Status: <span id="status">not connected</span></p>

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { openSocket } from '../support/websocket';
+import { browserLike, inbox, login } from '../sample/sample-client';
 import { freePort, findOrStartRedis, uniquePrefix, type TestRedis } from '../support/redis-server';
 
 const root = join(__dirname, '..', '..');
@@ -74,7 +75,10 @@ describe('the nestjs-channels CLI', () => {
     await cli(['runserver', 'sample/app.module.ts', '-p', String(port), '--noworker'], env, /serving on/);
     const worker = await cli(['runworker', 'sample/app.module.ts', '-v'], env, /worker listening on/);
     expect(worker.output()).toContain('websocket.connect');
-    const join = (): Promise<WebSocket> => openSocket(`ws://127.0.0.1:${port}/chat/cli/?username=ann`);
+    // The sample's chat checks Origin: these sockets come as from the sample's own page.
+    const origin = `http://127.0.0.1:${port}`;
+    const join = (): Promise<WebSocket> =>
+      openSocket(`ws://127.0.0.1:${port}/chat/cli/?username=ann`, [], browserLike(origin));
     const ann = await join();
     const bob = await join();
     const heard = new Promise<string>((resolve) => bob.once('message', (data) => resolve(String(data))));
@@ -87,6 +91,26 @@ describe('the nestjs-channels CLI', () => {
     expect(worker.output()).toMatch(/websocket\.receive → ChatConsumers\.receive/);
     ann.close();
     bob.close();
+
+    // Logged in over HTTP at the interface server; the consumers in the worker process read that
+    // HTTP session from Redis on connect, and the user from the channel session on every frame.
+    const privateRoom = `ws://127.0.0.1:${port}/private/cli/`;
+    await expect(openSocket(privateRoom, [], browserLike(origin))).rejects.toThrow('refused with 403');
+    const alice = await openSocket(privateRoom, [], browserLike(origin, await login(origin, 'alice', 'wonderland')));
+    const bobby = await openSocket(privateRoom, [], browserLike(origin, await login(origin, 'bob', 'builder')));
+    const [aliceHears, bobHears] = [inbox(alice), inbox(bobby)];
+    alice.send('from alice');
+    expect(JSON.parse(await bobHears.next())).toEqual({ text: 'from alice', username: 'alice' });
+    bobby.send('from bob');
+    expect(JSON.parse(await aliceHears.next())).toEqual({ text: 'from alice', username: 'alice' });
+    expect(JSON.parse(await aliceHears.next())).toEqual({ text: 'from bob', username: 'bob' });
+    for (let i = 0; i < 50 && !/websocket\.receive → PrivateChatConsumers\.receive/.test(worker.output()); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(worker.output()).toMatch(/websocket\.connect → PrivateChatConsumers\.connect/);
+    expect(worker.output()).toMatch(/websocket\.receive → PrivateChatConsumers\.receive/);
+    alice.close();
+    bobby.close();
   }, 60_000);
 
   it('keeps sockets open while a worker is killed and replaced', async () => {
@@ -94,7 +118,8 @@ describe('the nestjs-channels CLI', () => {
     const env = { CHANNELS_LAYER: 'redis', REDIS_URL: redis.url, CHANNELS_PREFIX: uniquePrefix('restart') };
     await cli(['runserver', 'sample/app.module.ts', '-p', String(port), '--noworker'], env, /serving on/);
     const first = await cli(['runworker', 'sample/app.module.ts'], env, /worker listening on/);
-    const join = (): Promise<WebSocket> => openSocket(`ws://127.0.0.1:${port}/chat/restart/?username=ann`);
+    const join = (): Promise<WebSocket> =>
+      openSocket(`ws://127.0.0.1:${port}/chat/restart/?username=ann`, [], browserLike(`http://127.0.0.1:${port}`));
     const ann = await join();
     const bob = await join();
     const say = async (text: string): Promise<unknown> => {

@@ -5,6 +5,8 @@ import type { GroupsChannelLayer } from '../../src';
 import { AppModule } from '../../sample/app.module';
 import { ChannelLayerRegistry } from '../../src';
 import { findOrStartRedis, uniquePrefix, type TestRedis } from '../support/redis-server';
+import { openSocket } from '../support/websocket';
+import { browserLike, inbox, login, postLogin, sessionCookie } from './sample-client';
 
 interface Received {
   channel: string | null;
@@ -55,7 +57,7 @@ describe.each(['memory', 'redis'])('the sample app on the %s layer', (kind) => {
     const ws = url.replace('http', 'ws');
     const join = (path: string): Promise<WebSocket> =>
       new Promise((resolve, reject) => {
-        const socket = new WebSocket(`${ws}${path}`);
+        const socket = new WebSocket(`${ws}${path}`, { origin: url });
         socket.once('open', () => resolve(socket));
         socket.once('unexpected-response', (_req, res) => reject(new Error(`refused ${res.statusCode}`)));
         socket.once('error', reject);
@@ -88,8 +90,141 @@ describe.each(['memory', 'redis'])('the sample app on the %s layer', (kind) => {
     eve.close();
   });
 
+  it('refuses the chat to pages of other sites and to clients that send no Origin', async () => {
+    const ws = url.replace('http', 'ws');
+    await expect(openSocket(`${ws}/chat/lobby/?username=eve`, [], browserLike('https://evil.example'))).rejects.toThrow(
+      'refused with 403',
+    );
+    await expect(openSocket(`${ws}/chat/lobby/?username=eve`, [], browserLike(undefined))).rejects.toThrow(
+      'refused with 403',
+    );
+    // The page's own origin, by name or address, is let in (ALLOWED_HOSTS unset: the local machine).
+    const local = url.replace('127.0.0.1', 'localhost');
+    (await openSocket(`${ws}/chat/lobby/?username=ann`, [], browserLike(local))).close();
+  });
+
+  it('logs users in and out: a wrong password is 401 with the form, a right one a session cookie', async () => {
+    const form = await fetch(`${url}/login`);
+    expect(form.status).toBe(200);
+    expect(await form.text()).toContain('<form id="login" method="post" action="/login">');
+    const wrong = await postLogin(url, 'alice', 'not her password');
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('content-type')).toContain('text/html');
+    expect(await wrong.text()).toContain('Wrong username or password');
+    expect(wrong.headers.getSetCookie()).toEqual([]);
+    expect((await postLogin(url, 'nobody', 'wonderland')).status).toBe(401);
+
+    const right = await postLogin(url, 'alice', 'wonderland');
+    expect(right.status).toBe(303);
+    expect(right.headers.get('location')).toBe('/private/');
+    const cookie = sessionCookie(right);
+    expect(right.headers.getSetCookie()[0]).toMatch(/; HttpOnly/i);
+    expect(await (await fetch(`${url}/me`, { headers: { cookie } })).json()).toEqual({ username: 'alice' });
+    expect((await fetch(`${url}/me`)).status).toBe(401);
+
+    // JSON works too.
+    const json = await fetch(`${url}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'bob', password: 'builder' }),
+      redirect: 'manual',
+    });
+    expect(json.status).toBe(303);
+    const bob = sessionCookie(json);
+    expect(await (await fetch(`${url}/me`, { headers: { cookie: bob } })).json()).toEqual({ username: 'bob' });
+
+    // Logging out ends the session: the cookie is worth nothing after.
+    const out = await fetch(`${url}/logout`, { method: 'POST', headers: { cookie: bob }, redirect: 'manual' });
+    expect(out.status).toBe(303);
+    expect(out.headers.get('location')).toBe('/private/');
+    expect((await fetch(`${url}/me`, { headers: { cookie: bob } })).status).toBe(401);
+    expect(await (await fetch(`${url}/me`, { headers: { cookie } })).json()).toEqual({ username: 'alice' });
+  });
+
+  it('serves the private chat page, which asks /me and logs in with a form', async () => {
+    const page = await fetch(`${url}/private/`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain("fetch('/me'");
+    expect(html).toContain("'/private/'");
+    expect(html).toContain('action="/logout"');
+  });
+
+  it("lets logged-in users chat on /private/<room>/, each line signed with the sender's login", async () => {
+    const ws = url.replace('http', 'ws');
+    const alice = await openSocket(
+      `${ws}/private/lobby/`,
+      [],
+      browserLike(url, await login(url, 'alice', 'wonderland')),
+    );
+    // What the client says about itself counts for nothing: the name comes from the session.
+    const bob = await openSocket(
+      `${ws}/private/lobby/?username=mallory`,
+      [],
+      browserLike(url, await login(url, 'bob', 'builder')),
+    );
+    const aliceHears = inbox(alice);
+    const bobHears = inbox(bob);
+    alice.send('hello bob');
+    expect(JSON.parse(await bobHears.next())).toEqual({ text: 'hello bob', username: 'alice' });
+    expect(JSON.parse(await aliceHears.next())).toEqual({ text: 'hello bob', username: 'alice' });
+    bob.send(JSON.stringify({ text: 'hi', username: 'alice' }));
+    expect(JSON.parse(await aliceHears.next())).toEqual({
+      text: JSON.stringify({ text: 'hi', username: 'alice' }),
+      username: 'bob',
+    });
+    // Private rooms are neither the public chat's rooms nor its history.
+    expect(await (await fetch(`${url}/rooms/lobby/messages`)).json()).not.toContainEqual(
+      expect.objectContaining({ text: 'hello bob' }),
+    );
+    alice.close();
+    bob.close();
+  });
+
+  it('refuses the private chat without a login, with a tampered cookie, after logout, and from other sites', async () => {
+    const room = `${url.replace('http', 'ws')}/private/lobby/`;
+    const refused = (options: Parameters<typeof browserLike>): Promise<void> =>
+      expect(openSocket(room, [], browserLike(...options))).rejects.toThrow('refused with 403');
+    const cookie = await login(url, 'alice', 'wonderland');
+    await refused([url]);
+    // `connect.sid=s%3A<id>.<signature>`: another id under the same signature.
+    const [name, value] = cookie.split('=');
+    const signed = decodeURIComponent(value);
+    const forged = `s:${signed[2] === 'A' ? 'B' : 'A'}${signed.slice(3)}`;
+    await refused([url, `${name}=${encodeURIComponent(forged)}`]);
+    await refused([url, `${name}=${encodeURIComponent(signed.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')))}`]);
+    await refused(['https://evil.example', cookie]);
+    await refused([undefined, cookie]);
+    (await openSocket(room, [], browserLike(url, cookie))).close();
+    await fetch(`${url}/logout`, { method: 'POST', headers: { cookie }, redirect: 'manual' });
+    await refused([url, cookie]);
+  });
+
+  it("runs the manual's /letters/ room: logged-in users hear only the users of their first letter", async () => {
+    const letters = `${url.replace('http', 'ws')}/letters/`;
+    await expect(openSocket(letters, [], browserLike(url))).rejects.toThrow('refused with 403');
+    await expect(
+      openSocket(letters, [], browserLike('https://evil.example', await login(url, 'alice', 'wonderland'))),
+    ).rejects.toThrow('refused with 403');
+    const aliceCookie = await login(url, 'alice', 'wonderland');
+    const alice1 = await openSocket(letters, [], browserLike(url, aliceCookie));
+    const alice2 = await openSocket(letters, [], browserLike(url, aliceCookie));
+    const bob = await openSocket(letters, [], browserLike(url, await login(url, 'bob', 'builder')));
+    const [a1, a2, b] = [inbox(alice1), inbox(alice2), inbox(bob)];
+    bob.send('b is for bob');
+    expect(await b.next()).toBe('b is for bob');
+    alice1.send('a is for alice');
+    expect(await a2.next()).toBe('a is for alice'); // the frame as it came, to the group
+    expect(await a1.next()).toBe('a is for alice');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(a1.frames).toEqual(['a is for alice']);
+    expect(a2.frames).toEqual(['a is for alice']);
+    expect(b.frames).toEqual(['b is for bob']);
+    for (const socket of [alice1, alice2, bob]) socket.close();
+  });
+
   it('echoes text and bytes on /echo/', async () => {
-    const socket = new WebSocket(`${url.replace('http', 'ws')}/echo/`);
+    const socket = new WebSocket(`${url.replace('http', 'ws')}/echo/`, { origin: url });
     await new Promise((resolve, reject) => {
       socket.once('open', resolve);
       socket.once('error', reject);
@@ -114,7 +249,7 @@ describe.each(['memory', 'redis'])('the sample app on the %s layer', (kind) => {
   it('long-polls a room: the next chat message, or 204 when none comes', async () => {
     const waiting = fetch(`${url}/poll/news/`);
     await new Promise((resolve) => setTimeout(resolve, 150));
-    const socket = new WebSocket(`${url.replace('http', 'ws')}/chat/news/?username=zoe`);
+    const socket = new WebSocket(`${url.replace('http', 'ws')}/chat/news/?username=zoe`, { origin: url });
     await new Promise((resolve) => socket.once('open', resolve));
     socket.send('breaking');
     const answer = await waiting;

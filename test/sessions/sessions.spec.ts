@@ -1,8 +1,9 @@
 import { CanActivate, ExecutionContext, Injectable, UseGuards, type INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { MemoryStore } from 'express-session';
+import { MemoryStore, type SessionData } from 'express-session';
 import {
   AnonymousUser,
+  ChannelLayerRegistry,
   ChannelAndHttpSession,
   ChannelSession,
   ChannelSessionUser,
@@ -370,5 +371,45 @@ describe('users', () => {
     const stranger = new Client(app);
     await stranger.sendAndConsume('websocket.connect', { path: '/members/' }).catch(() => undefined);
     expect(await stranger.receive()).toEqual({ close: true });
+  });
+});
+
+/** A store whose writes take a while: shows whether a session is written before the replies go out. */
+class SlowStore extends MemoryStore {
+  override set(id: string, session: SessionData, callback?: (error?: unknown) => void): void {
+    setTimeout(() => super.set(id, session, callback), 50);
+  }
+}
+
+@Injectable()
+class AcceptingConsumer {
+  @Consumer('websocket.connect', { path: /^\/slow\/$/ })
+  @ChannelSession()
+  async connect(message: Message): Promise<void> {
+    message.channelSession!.set('name', 'ann');
+    await message.replyChannel!.send({ accept: true });
+  }
+}
+
+describe('a channel session and the consumer sends', () => {
+  it('is saved before the consumer sends go out, so the next frame finds it', async () => {
+    const store = new SlowStore();
+    const moduleRef = await Test.createTestingModule({
+      imports: [ChannelsModule.forRoot({ sessions: { channelStore: store } })],
+      providers: [AcceptingConsumer],
+    }).compile();
+    const app = await moduleRef.init();
+    try {
+      const layer = app.get(ChannelLayerRegistry).layer();
+      await layer.send('websocket.connect', { path: '/slow/', reply_channel: 'slow.reply!a' });
+      expect(await layer.receive(['slow.reply!'], { block: true, timeout: 2 })).toEqual([
+        'slow.reply!a',
+        { accept: true },
+      ]);
+      const session = await app.get(ConsumerSessions).channelSessionFor('slow.reply!a');
+      expect(session.get('name')).toBe('ann');
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -1,0 +1,92 @@
+import { STYLE } from './chat.page';
+
+const PAGE_STYLE = `${STYLE}
+.error{color:#b00}.author{font-weight:bold}.bar{display:flex;gap:1rem;align-items:center}`;
+
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+
+/** The login form: a plain POST of username and password to /login (form-urlencoded). */
+function loginForm(): string {
+  return `<form id="login" method="post" action="/login">
+<input id="username" name="username" placeholder="username" autocomplete="username" required>
+<input id="password" name="password" type="password" placeholder="password" autocomplete="current-password" required>
+<button id="login-button">Log in</button></form>
+<p>Demo users: <code>alice</code> / <code>wonderland</code>, <code>bob</code> / <code>builder</code>.</p>`;
+}
+
+/** `GET /login`, and the answer to a failed login (with `error`). */
+export function loginPage(error?: string): string {
+  return `<!doctype html><html><head><meta charset="utf-8"><title>Log in</title><style>${PAGE_STYLE}</style></head>
+<body><h1>Log in</h1>
+${error ? `<p id="error" class="error">${escapeHtml(error)}</p>` : ''}
+${loginForm()}
+<p><a href="/private/">Private chat</a> · <a href="/">Public chat</a></p>
+</body></html>`;
+}
+
+/**
+ * `GET /private/`: the login form when nobody is logged in (it asks `/me`), else a room box, the
+ * chat (a WebSocket to /private/<room>/ that carries the session cookie) and a logout button.
+ * Everything that comes from the server is put in the page as text (`textContent`), never as HTML.
+ */
+export function privatePage(): string {
+  return `<!doctype html><html><head><meta charset="utf-8"><title>Private chat</title><style>${PAGE_STYLE}</style></head>
+<body><h1>Private chat</h1>
+<section id="anonymous" hidden><p>Log in to chat with the other members.</p>${loginForm()}</section>
+<section id="member" hidden>
+<div class="bar"><span>Logged in as <b id="me"></b>.</span>
+<form id="logout" method="post" action="/logout"><button id="logout-button">Log out</button></form></div>
+<form id="join"><input id="room" placeholder="room" value="lobby" pattern="[A-Za-z0-9_-]{1,50}" required>
+<button id="enter">Enter</button></form>
+<p>Status: <span id="status">not connected</span></p>
+<form id="say"><input id="text" placeholder="say something" autocomplete="off"><button id="send">Send</button></form>
+<div id="log"></div>
+</section>
+<p><a href="/">Public chat</a></p>
+<script>
+const $ = (id) => document.getElementById(id);
+let socket, me;
+function show(author, text) {
+  const line = document.createElement('p');
+  const who = document.createElement('span');
+  who.className = 'author';
+  who.textContent = author;
+  line.append(who, ': ' + text);
+  if (author === me) line.classList.add('me');
+  $('log').appendChild(line);
+  $('log').scrollTop = $('log').scrollHeight;
+}
+(async () => {
+  const response = await fetch('/me', { credentials: 'same-origin' });
+  if (!response.ok) {
+    $('anonymous').hidden = false;
+    return;
+  }
+  me = (await response.json()).username;
+  $('me').textContent = me;
+  $('member').hidden = false;
+})();
+$('join').onsubmit = (event) => {
+  event.preventDefault();
+  if (socket) socket.close();
+  const room = $('room').value;
+  $('log').textContent = '';
+  const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
+  // Same origin: the browser sends the session cookie (and Origin) with the handshake.
+  const current = new WebSocket(scheme + location.host + '/private/' + encodeURIComponent(room) + '/');
+  socket = current;
+  current.onopen = () => { $('status').textContent = 'connected to ' + room; };
+  current.onclose = () => { if (socket === current) $('status').textContent = 'disconnected'; };
+  current.onmessage = (event) => {
+    const data = JSON.parse(event.data);
+    show(String(data.username), String(data.text));
+  };
+};
+$('say').onsubmit = (event) => {
+  event.preventDefault();
+  if (!socket || socket.readyState !== WebSocket.OPEN || !$('text').value) return;
+  socket.send($('text').value);
+  $('text').value = '';
+};
+</script></body></html>`;
+}
