@@ -54,3 +54,4 @@ export { ChannelsWorkerService } from './worker/channels-worker.service';
 export { runWorker, type RunWorkerOptions } from './worker/run-worker';
 export * from './sessions';
 export * from './security';
+export * from './generic';

@@ -37,7 +37,8 @@ export class ConsumerExplorer {
   explore(): void {
     const providers = this.discovery.getProviders();
     for (const wrapper of providers) this.addDecoratedRoutes(wrapper);
-    const classProviders = new Set(providers.map((wrapper) => wrapper.metatype).filter(Boolean));
+    const classProviders = new Map<unknown, InstanceWrapper>();
+    for (const wrapper of providers) if (wrapper.metatype && !wrapper.isAlias) classProviders.set(wrapper.metatype, wrapper);
     for (const alias of this.registry.aliases) {
       const router = this.registry.router(alias);
       router.assertNoDuplicates();
@@ -65,6 +66,7 @@ export class ConsumerExplorer {
           `@Consumer() on class ${metatype.name} needs a static channelNames() method and a dispatch(message, kwargs) method`,
         );
       }
+      assertFreshPerMessage(metatype, wrapper);
       const route = new Route(metatype.channelNames(), metatype, classMetadata.filters, metatype.name);
       const router = this.registry.router(classMetadata.layer);
       router.add(route);
@@ -89,14 +91,19 @@ export class ConsumerExplorer {
   }
 
   /** Binds an explicit route's consumer: a function, a provider's method, or a class consumer provider. */
-  private bind(consumer: ConsumerRef, origin: string, classProviders: Set<unknown>) {
+  private bind(consumer: ConsumerRef, origin: string, classProviders: Map<unknown, InstanceWrapper>) {
     if (isClassConsumer(consumer)) {
-      if (!classProviders.has(consumer)) {
+      // A subclass made by asRoute(filters, attrs) is made from its registered ancestor.
+      let provider: unknown = consumer;
+      while (typeof provider === 'function' && !classProviders.has(provider)) provider = Object.getPrototypeOf(provider);
+      const wrapper = classProviders.get(provider);
+      if (!wrapper) {
         throw new RouteConfigurationError(
           `${origin} is routed but is not a provider: add it to a module's providers (and decorate it with @Consumer())`,
         );
       }
-      return this.invokers.forClass(consumer as ClassConsumerType);
+      assertFreshPerMessage(provider as ClassConsumerType, wrapper);
+      return this.invokers.forClass(consumer, provider as ClassConsumerType);
     }
     if (Array.isArray(consumer)) {
       const [provider, method] = consumer as ProviderMethodRef;
@@ -117,4 +124,13 @@ export class ConsumerExplorer {
       `${origin}: a consumer must be a function, [Provider, 'method'] or a consumer class`,
     );
   }
+}
+
+/** Class consumers get a fresh instance per message: their provider must be transient. */
+function assertFreshPerMessage(type: ClassConsumerType, wrapper: InstanceWrapper): void {
+  if (wrapper.isTransient) return;
+  throw new RouteConfigurationError(
+    `Class consumer ${type.name} must get a fresh instance per message, but its provider is a singleton: ` +
+      `decorate it with @Consumer(filters) (after any @Injectable()), or @Injectable({ scope: Scope.TRANSIENT })`,
+  );
 }

@@ -1,5 +1,13 @@
-import { ForbiddenException, Inject, Injectable, IntrinsicException, Logger } from '@nestjs/common';
-import { ContextIdFactory, ExternalContextCreator, ModuleRef, type ParamsFactory } from '@nestjs/core';
+import {
+  ForbiddenException,
+  Inject,
+  Injectable,
+  IntrinsicException,
+  Logger,
+  Scope,
+  type Type,
+} from '@nestjs/common';
+import { ContextIdFactory, ExternalContextCreator, ModuleRef, type ContextId, type ParamsFactory } from '@nestjs/core';
 import type { Message } from '../channels/message';
 import type { RouteKwargs } from '../routing/filters';
 import type {
@@ -8,6 +16,7 @@ import type {
   ConsumerFunction,
   ConsumerInvoker,
 } from '../routing/consumer-ref';
+import { CONSUMER_FACTORY, type ConsumerFactory } from '../generic/consumer-factory';
 import { ConsumerSessions } from '../sessions/consumer-sessions';
 import { sessionFlagsOf } from '../sessions/session-decorators';
 import { CHANNELS_CONTEXT } from './consumer-context';
@@ -81,8 +90,12 @@ export class ConsumerInvokerFactory {
     return denyOnConnect(this.sessions.wrap(sessionFlagsOf(prototype, methodName), handler, name));
   }
 
-  /** A fresh instance per message (the class is a transient provider), with its enhancers. */
-  forClass(consumer: ClassConsumerType): ConsumerInvoker {
+  /**
+   * A fresh instance per message (the class is a transient provider), with its enhancers and, per
+   * channel, the session handling its decorators and class flags ask for. `provider` is the
+   * registered class to make the instance from when `consumer` is a subclass made by `asRoute`.
+   */
+  forClass(consumer: ClassConsumerType, provider: ClassConsumerType = consumer): ConsumerInvoker {
     const instances = new WeakMap<Message, ClassConsumerInstance>();
     const dispatch = consumer.prototype.dispatch as (...args: unknown[]) => unknown;
     // The context is built once; each call finds its own instance through the message.
@@ -97,14 +110,38 @@ export class ConsumerInvokerFactory {
     }
     defineDefaultConsumerParams(consumer, 'dispatch');
     const handler = this.withEnhancers(Object.create(consumer.prototype) as object, callback, 'dispatch');
-    const withSessions = this.sessions.wrap(sessionFlagsOf(consumer), handler, consumer.name);
+    const decorated = sessionFlagsOf(consumer);
+    const byChannel = new Map<string, ConsumerInvoker>();
+    for (const channel of consumer.channelNames()) {
+      const flags = { ...decorated, ...consumer.sessionFlags?.(channel) };
+      byChannel.set(channel, this.sessions.wrap(flags, handler, `${consumer.name} (${channel})`));
+    }
     return denyOnConnect(async (message, kwargs) => {
-      const instance = await this.moduleRef.resolve<ClassConsumerInstance>(consumer, ContextIdFactory.create(), {
-        strict: false,
-      });
+      const contextId = ContextIdFactory.create();
+      const instance = await this.moduleRef.resolve<ClassConsumerInstance>(provider, contextId, { strict: false });
+      if (provider !== consumer) Object.setPrototypeOf(instance, consumer.prototype);
+      (instance as { [CONSUMER_FACTORY]?: ConsumerFactory })[CONSUMER_FACTORY] = (type) =>
+        this.subConsumer(type, contextId);
       instances.set(message, instance);
-      return withSessions(message, kwargs);
+      const invoke = byChannel.get(message.channel.name) ?? handler;
+      return invoke(message, kwargs);
     });
+  }
+
+  /** A sub-consumer (a demultiplexer's stream) through DI: it must be a transient provider. */
+  private async subConsumer<T extends object>(type: Type<T>, contextId: ContextId): Promise<T> {
+    let scope: Scope | undefined;
+    try {
+      scope = this.moduleRef.introspect(type).scope;
+    } catch {
+      throw new TypeError(`${type.name} is not a provider: add it to a module's providers`);
+    }
+    if (scope !== Scope.TRANSIENT) {
+      throw new TypeError(
+        `${type.name} must get a fresh instance per message: make it @Injectable({ scope: Scope.TRANSIENT })`,
+      );
+    }
+    return this.moduleRef.resolve(type, contextId, { strict: false });
   }
 
   /** The method wrapped in the guards, pipes, interceptors and filters that apply to it. */
