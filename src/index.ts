@@ -29,6 +29,7 @@ export type {
   ChannelsModuleOptions,
   InterfaceModuleOptions,
   SecurityModuleOptions,
+  ClientModuleOptions,
   WorkerModuleOptions,
 } from './module/channels-module-options';
 export type { WebsocketInterfaceOptions } from './interface/interface-options';
@@ -55,3 +56,13 @@ export { runWorker, type RunWorkerOptions } from './worker/run-worker';
 export * from './sessions';
 export * from './security';
 export * from './generic';
+export {
+  createWebsocketBridgeMiddleware,
+  serveWebsocketBridge,
+  websocketBridgeResponse,
+  websocketBridgeScript,
+  WEBSOCKET_BRIDGE_PATH,
+  type WebsocketBridgeMiddlewareOptions,
+  type WebsocketBridgeResponse,
+  type WebsocketBridgeScript,
+} from './client/websocket-bridge.middleware';

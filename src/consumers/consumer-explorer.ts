@@ -38,7 +38,8 @@ export class ConsumerExplorer {
     const providers = this.discovery.getProviders();
     for (const wrapper of providers) this.addDecoratedRoutes(wrapper);
     const classProviders = new Map<unknown, InstanceWrapper>();
-    for (const wrapper of providers) if (wrapper.metatype && !wrapper.isAlias) classProviders.set(wrapper.metatype, wrapper);
+    for (const wrapper of providers)
+      if (wrapper.metatype && !wrapper.isAlias) classProviders.set(wrapper.metatype, wrapper);
     for (const alias of this.registry.aliases) {
       const router = this.registry.router(alias);
       router.assertNoDuplicates();
@@ -95,7 +96,8 @@ export class ConsumerExplorer {
     if (isClassConsumer(consumer)) {
       // A subclass made by asRoute(filters, attrs) is made from its registered ancestor.
       let provider: unknown = consumer;
-      while (typeof provider === 'function' && !classProviders.has(provider)) provider = Object.getPrototypeOf(provider);
+      while (typeof provider === 'function' && !classProviders.has(provider))
+        provider = Object.getPrototypeOf(provider);
       const wrapper = classProviders.get(provider);
       if (!wrapper) {
         throw new RouteConfigurationError(

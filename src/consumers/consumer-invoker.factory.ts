@@ -1,12 +1,4 @@
-import {
-  ForbiddenException,
-  Inject,
-  Injectable,
-  IntrinsicException,
-  Logger,
-  Scope,
-  type Type,
-} from '@nestjs/common';
+import { ForbiddenException, Inject, Injectable, IntrinsicException, Logger, Scope, type Type } from '@nestjs/common';
 import { ContextIdFactory, ExternalContextCreator, ModuleRef, type ContextId, type ParamsFactory } from '@nestjs/core';
 import type { Message } from '../channels/message';
 import type { RouteKwargs } from '../routing/filters';

@@ -124,7 +124,8 @@ export class WebsocketConsumer<In = WebsocketFrame, Out = WebsocketReply> extend
   }
 
   protected replyChannelOf(message: Message): NonNullable<Message['replyChannel']> {
-    if (!message.replyChannel) throw new TypeError(`A WebSocket message without reply_channel on ${message.channel.name}`);
+    if (!message.replyChannel)
+      throw new TypeError(`A WebSocket message without reply_channel on ${message.channel.name}`);
     return message.replyChannel;
   }
 }

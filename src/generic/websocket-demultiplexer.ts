@@ -24,7 +24,8 @@ export class WebsocketDemultiplexer extends JsonWebsocketConsumer<unknown, never
   /** Accepts, then runs every stream's connect (their accepts are not sent twice). */
   override async connect(message: Message, kwargs: RouteKwargs): Promise<void> {
     await this.accept();
-    for (const stream of Object.keys(this.streams())) await (await this.streamConsumer(stream)).rawConnect(message, kwargs);
+    for (const stream of Object.keys(this.streams()))
+      await (await this.streamConsumer(stream)).rawConnect(message, kwargs);
   }
 
   override async disconnect(message: Message, kwargs: RouteKwargs): Promise<void> {
@@ -53,7 +54,9 @@ export class WebsocketDemultiplexer extends JsonWebsocketConsumer<unknown, never
   }
 
   override async groupSend(): Promise<void> {
-    throw new TypeError(`${this.constructor.name} is a demultiplexer: group-send from a stream's consumer (its multiplexer)`);
+    throw new TypeError(
+      `${this.constructor.name} is a demultiplexer: group-send from a stream's consumer (its multiplexer)`,
+    );
   }
 
   private streams(): Readonly<Record<string, StreamConsumerType>> {

@@ -14,7 +14,11 @@ export class WebsocketMultiplexer {
   ) {}
 
   /** The text frame carrying `payload` on `stream`. */
-  static encode(stream: string, payload: unknown, encodeJson: (content: unknown) => string = JSON.stringify): ChannelMessage {
+  static encode(
+    stream: string,
+    payload: unknown,
+    encodeJson: (content: unknown) => string = JSON.stringify,
+  ): ChannelMessage {
     return { text: encodeJson({ stream, payload }) };
   }
 

@@ -39,6 +39,13 @@ export interface ChannelsModuleOptions {
   sessions?: SessionsModuleOptions;
   /** Origin checks. */
   security?: SecurityModuleOptions;
+  /** The WebSocketBridge browser script served by the app; `false` to not serve it. */
+  client?: ClientModuleOptions | false;
+}
+
+export interface ClientModuleOptions {
+  /** Where the script is served (the full path, global prefix included). Default `/channels/websocketbridge.js`. */
+  path?: string;
 }
 
 export interface SecurityModuleOptions {

@@ -9,6 +9,7 @@ import {
   type Provider,
 } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { WebsocketBridgeRouteMiddleware } from '../client/websocket-bridge-route.middleware';
 import { ConsumerExplorer } from '../consumers/consumer-explorer';
 import { ConsumerInvokerFactory } from '../consumers/consumer-invoker.factory';
 import { ChannelsInterfaceService } from '../interface/channels-interface.service';
@@ -93,7 +94,9 @@ const optionProviders: Provider[] = [
 export class ChannelsModule extends ConfigurableModuleClass implements NestModule {
   /** HTTP over channels sits before the controllers; it passes on every request no route takes. */
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(HttpChannelsMiddleware).forRoutes({ path: '*path', method: RequestMethod.ALL });
+    consumer
+      .apply(WebsocketBridgeRouteMiddleware, HttpChannelsMiddleware)
+      .forRoutes({ path: '*path', method: RequestMethod.ALL });
   }
 
   static forRoot(options: ChannelsModuleRootOptions = {}): DynamicModule {
