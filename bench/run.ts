@@ -4,10 +4,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRedisServer } from '../test/support/redis-server';
 import { inMemoryDispatchTarget, redisDispatchTarget } from './dispatch-targets';
-import { runInterfaceBenchmarks, stopAllServers } from './interfaces';
+import { stopAllServers } from './interfaces';
 import { Scenario, type RoundSettings } from './layer-send-receive';
 import { RedisProbe } from './redis-stats';
 import { buildReport, formatReport, machineInfo, type BenchSettings, type ScenarioOutcome } from './report';
+import { LAYERS_SECTION, SECTIONS, type SectionResult } from './sections';
 import { connect, disconnect, inMemoryTarget, rawIoredisTarget, redisLayerTarget } from './targets';
 import { startWorkerProcess, type WorkerProcess } from './worker-process';
 
@@ -91,13 +92,33 @@ async function stopWorker(worker: Promise<WorkerProcess>): Promise<void> {
   );
 }
 
+/** `--only a,b`: the sections to run (default all); `--help` lists them. */
+function selectedSections(argv: readonly string[]): Set<string> {
+  const names = [LAYERS_SECTION, ...SECTIONS.map((section) => section.name)];
+  if (argv.includes('--help')) {
+    console.log(`npm run bench [-- --only <${names.join('|')}>[,…]]`);
+    console.log(`  ${LAYERS_SECTION}: layer send → receive and consumer dispatch`);
+    for (const section of SECTIONS) console.log(`  ${section.name}: ${section.describe}`);
+    process.exit(0);
+  }
+  const at = argv.indexOf('--only');
+  if (at === -1) return new Set(names);
+  const wanted = (argv[at + 1] ?? '').split(',').filter(Boolean);
+  const unknown = wanted.filter((name) => !names.includes(name));
+  if (wanted.length === 0 || unknown.length > 0) {
+    throw new Error(`--only takes a comma-separated list of ${names.join(', ')}; got "${argv[at + 1] ?? ''}"`);
+  }
+  return new Set(wanted);
+}
+
 async function main(): Promise<number> {
+  const selected = selectedSections(process.argv.slice(2));
   const redis = await startRedisServer();
   // The Redis dispatch scenario's worker, shared by every level. A failed start fails those scenarios only.
-  const worker = startWorkerProcess(redis.url);
-  worker.catch(() => undefined); // handled where it is awaited; no unhandled rejection meanwhile
+  const worker = selected.has(LAYERS_SECTION) ? startWorkerProcess(redis.url) : undefined;
+  worker?.catch(() => undefined); // handled where it is awaited; no unhandled rejection meanwhile
   const stopOnSignal = (signal: NodeJS.Signals): void => {
-    void Promise.allSettled([stopWorker(worker), stopAllServers(), redis.stop()]).finally(() =>
+    void Promise.allSettled([worker && stopWorker(worker), stopAllServers(), redis.stop()]).finally(() =>
       process.exit(signal === 'SIGINT' ? 130 : 143),
     );
   };
@@ -107,49 +128,69 @@ async function main(): Promise<number> {
   try {
     const probe = new RedisProbe(admin);
     const machine = machineInfo(await probe.version());
-    // Its start-up (compiling, Nest bootstrap) would skew the first figures: wait for it either way.
-    await worker.catch((error: unknown) => process.stderr.write(`dispatch worker: ${describe(error)}\n`));
-    const all: Scenario[] = [];
-    for (const inFlight of IN_FLIGHT) {
-      const level = scenarios(redis.url, inFlight, probe, worker);
-      await runLevel(level);
-      all.push(...level);
-    }
-    // The layer scenarios' worker is idle from here on; the interface servers start only now.
-    const interfaces = await runInterfaceBenchmarks(redis.url);
-    const settings: BenchSettings = {
-      rounds: ROUNDS,
-      warmupMs: { first: FIRST_WARMUP_MS, later: LATER_WARMUP_MS },
-      measureMs: MEASURE_MS,
-      inFlight: IN_FLIGHT,
-      message: "{ text: 'hello world', n, sent_at }",
-    };
-    const outcomes = all.map((scenario): ScenarioOutcome => {
-      const figures = scenario.figures();
-      const { target, inFlight } = scenario;
-      const error = scenario.error ?? (figures ? undefined : 'no round completed');
-      const { layer, channel, worker: placement } = target;
-      return {
-        layer,
-        channel,
-        inFlight,
-        ...(placement ? { worker: placement } : {}),
-        ...(error ? { error } : { figures }),
+    const texts: string[] = [];
+    let json: Record<string, unknown> = { machine };
+    let failed = 0;
+    if (worker) {
+      // Its start-up (compiling, Nest bootstrap) would skew the first figures: wait for it either way.
+      await worker.catch((error: unknown) => process.stderr.write(`dispatch worker: ${describe(error)}\n`));
+      const all: Scenario[] = [];
+      for (const inFlight of IN_FLIGHT) {
+        const level = scenarios(redis.url, inFlight, probe, worker);
+        await runLevel(level);
+        all.push(...level);
+      }
+      const settings: BenchSettings = {
+        rounds: ROUNDS,
+        warmupMs: { first: FIRST_WARMUP_MS, later: LATER_WARMUP_MS },
+        measureMs: MEASURE_MS,
+        inFlight: IN_FLIGHT,
+        message: "{ text: 'hello world', n, sent_at }",
       };
-    });
-    const report = buildReport(outcomes, machine, settings);
-    console.log(formatReport(report));
-    console.log(`\n${interfaces.text}`);
+      const outcomes = all.map((scenario): ScenarioOutcome => {
+        const figures = scenario.figures();
+        const { target, inFlight } = scenario;
+        const error = scenario.error ?? (figures ? undefined : 'no round completed');
+        const { layer, channel, worker: placement } = target;
+        return {
+          layer,
+          channel,
+          inFlight,
+          ...(placement ? { worker: placement } : {}),
+          ...(error ? { error } : { figures }),
+        };
+      });
+      const report = buildReport(outcomes, machine, settings);
+      texts.push(formatReport(report));
+      json = { ...report };
+      failed += report.failed;
+    }
+    // The layer scenarios' worker is idle from here on; the later sections start their own processes.
+    if (worker) await stopWorker(worker);
+    for (const section of SECTIONS) {
+      if (!selected.has(section.name)) continue;
+      process.stderr.write(`section ${section.name}\n`);
+      let result: SectionResult;
+      try {
+        result = await section.run(redis.url);
+      } catch (error) {
+        result = { text: `${section.name}: FAILED: ${describe(error)}`, json: { error: describe(error) }, failed: 1 };
+      } finally {
+        await stopAllServers();
+      }
+      texts.push(result.text);
+      json[section.name] = result.json;
+      failed += result.failed;
+    }
+    console.log(texts.join('\n\n'));
     mkdirSync(RESULTS_DIR, { recursive: true });
     const file = join(RESULTS_DIR, 'latest.json');
-    // `failed` stays the layer and dispatch scenarios' count; `interfaceFailed` counts the new sections.
-    const json = { ...report, ...interfaces.sections, interfaceFailed: interfaces.failed };
-    writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
+    writeFileSync(file, `${JSON.stringify({ ...json, failed }, null, 2)}\n`);
     console.log(`\nwrote ${file}`);
-    return report.failed + interfaces.failed > 0 ? 1 : 0;
+    return failed > 0 ? 1 : 0;
   } finally {
     await stopAllServers();
-    await stopWorker(worker);
+    if (worker) await stopWorker(worker); // stopping twice is harmless
     await disconnect(admin);
     await redis.stop();
     process.off('SIGINT', stopOnSignal);

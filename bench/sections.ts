@@ -1,0 +1,33 @@
+// The later sections of `npm run bench`, each in files of its own: run in this order after the layer
+// and dispatch scenarios, or alone with `npm run bench -- --only <name>[,<name>…]`.
+import { runInterfaceBenchmarks } from './interfaces';
+
+export interface SectionResult {
+  /** The section's tables, as printed. */
+  text: string;
+  /** Its figures for bench/results/latest.json (under the section's name). */
+  json: Record<string, unknown>;
+  /** Scenarios that failed (the bench exits 1 when any did). */
+  failed: number;
+}
+
+export interface BenchSection {
+  name: string;
+  /** What it measures, for `--help`. */
+  describe: string;
+  run(redisUrl: string): Promise<SectionResult>;
+}
+
+export const SECTIONS: readonly BenchSection[] = [
+  {
+    name: 'interfaces',
+    describe: 'WebSocket echo and HTTP through the interface servers, beside their references',
+    run: async (redisUrl) => {
+      const { text, sections, failed } = await runInterfaceBenchmarks(redisUrl);
+      return { text, json: { ...sections }, failed };
+    },
+  },
+];
+
+/** The name of the layer and dispatch scenarios, which run first. */
+export const LAYERS_SECTION = 'layers';
