@@ -11,6 +11,8 @@ type UpgradeListener = (request: IncomingMessage, socket: Duplex, head: Buffer) 
 
 /** How often keepalive and lifetime limits are checked. */
 const SWEEP_MS = 1000;
+/** The close code when the layer lost its state ("Service Restart": try again). */
+const SERVICE_RESTART = 1012;
 
 /**
  * Turns WebSocket upgrades on an HTTP server into channel messages, and replies into frames.
@@ -26,6 +28,7 @@ export class WebsocketInterface {
   private readonly dispatcher: ReplyDispatcher;
   /** Whether close() stops the reply loop: only one this interface made itself. */
   private readonly ownsDispatcher: boolean;
+  private readonly stopWatchingState: () => void;
 
   constructor(
     private readonly layer: ChannelLayer,
@@ -48,6 +51,13 @@ export class WebsocketInterface {
     });
     this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
     this.sweeper.unref();
+    // Group memberships died with the layer's state: closing makes clients reconnect and join again.
+    this.stopWatchingState = layer.onStateLost?.(() => this.closeAll(SERVICE_RESTART)) ?? (() => undefined);
+  }
+
+  /** Closes every open socket with `code`; handshakes in progress are left to their timeout. */
+  closeAll(code: number): void {
+    for (const connection of this.connections) if (connection.state === 'open') connection.close(code);
   }
 
   /** Open connections (handshakes in progress included). */
@@ -71,6 +81,7 @@ export class WebsocketInterface {
   /** Closes every socket (1001, going away) and stops the reply loop. */
   async close(): Promise<void> {
     clearInterval(this.sweeper);
+    this.stopWatchingState();
     for (const [server, { listener, others }] of this.attached) {
       server.off('upgrade', listener);
       for (const other of others) server.on('upgrade', other);

@@ -59,6 +59,12 @@ export interface ChannelLayer {
   flush?(): Promise<void>;
   globalStatistics?(): Promise<LayerStatistics>;
   channelStatistics?(channel: string): Promise<LayerStatistics>;
+  /**
+   * Calls `listener` when the layer has lost its state (a Redis restarted without its data): group
+   * memberships and queued messages are gone, so connections should be closed for their clients to
+   * reconnect and join again. Returns a function that removes the listener.
+   */
+  onStateLost?(listener: (reason: string) => void): () => void;
   /** Releases connections and timers; pending blocking receives resolve `[null, null]`. */
   close(): Promise<void>;
 }

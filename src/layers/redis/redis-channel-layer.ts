@@ -81,6 +81,7 @@ export class RedisChannelLayer implements GroupsChannelLayer {
   private readonly statistics: '1' | '0';
   private readonly logger = new Logger(RedisChannelLayer.name);
   private readonly stash = new Map<string, FifoQueue<StashedMessage>>();
+  private readonly stateListeners = new Set<(reason: string) => void>();
   private readonly blockingReceives = new Set<Promise<ReceiveResult>>();
   private sendCursor = 0;
   private closed = false;
@@ -126,7 +127,10 @@ export class RedisChannelLayer implements GroupsChannelLayer {
       return resolved;
     });
     this.shards = resolvedHosts.map(
-      (resolved) => new RedisShard(`${resolved.host}:${resolved.port}`, resolved, this.prefix, this.logger),
+      (resolved) =>
+        new RedisShard(`${resolved.host}:${resolved.port}`, resolved, this.prefix, this.logger, (host) =>
+          this.stateLost(host),
+        ),
     );
   }
 
@@ -274,6 +278,21 @@ export class RedisChannelLayer implements GroupsChannelLayer {
       }
     }
     return stats;
+  }
+
+  onStateLost(listener: (reason: string) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  private stateLost(host: string): void {
+    for (const listener of [...this.stateListeners]) {
+      try {
+        listener(`Redis ${host} restarted without its data`);
+      } catch (error) {
+        this.logger.error(`A state-lost listener failed: ${(error as Error).message}`);
+      }
+    }
   }
 
   async close(): Promise<void> {

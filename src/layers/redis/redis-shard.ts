@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
 import Redis, { type RedisOptions } from 'ioredis';
 import { SCRIPT_SHAS, SCRIPTS, type ScriptName } from './lua-scripts';
 
@@ -22,6 +23,9 @@ interface BlockingConnection {
 }
 
 const MAX_IDLE_BLOCKING = 8;
+/** The marker that tells a restart with data from one without: its TTL, and how often it is renewed. */
+const MARKER_TTL_SECONDS = 7200;
+const MARKER_RENEW_MS = 3_600_000;
 /** How long past its own timeout a BLPOP may stay unanswered before its connection is dropped. */
 const BLOCKING_GRACE_MS = 2000;
 
@@ -37,6 +41,11 @@ export class RedisShard {
   private clockOffset = 0;
   /** Redis 7 has BLMPOP, which pops a batch from the first non-empty list in one call. */
   private hasBlmpop = false;
+  /** The server's run_id: a new one means it restarted. */
+  private runId: string | undefined;
+  /** A key of ours whose absence after a restart means the data did not survive it. */
+  private readonly markerKey: string;
+  private readonly markerRenewal: NodeJS.Timeout;
   private outageLogged = false;
   private closed = false;
 
@@ -45,7 +54,11 @@ export class RedisShard {
     options: RedisOptions,
     private readonly prefix: string,
     private readonly logger: Logger,
+    /** Called when this host restarted without its data. */
+    private readonly onStateLost: (host: string) => void = () => undefined,
   ) {
+    this.markerKey = `${prefix}alive:${randomBytes(9).toString('base64url')}`;
+    this.markerRenewal = setInterval(() => void this.renewMarker(), MARKER_RENEW_MS).unref();
     this.command = new Redis(options);
     this.command.on('error', (error: Error) => {
       if (!this.closed) this.logOutage(error);
@@ -178,6 +191,8 @@ export class RedisShard {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.markerRenewal);
+    await this.command.del(this.markerKey).catch(() => undefined);
     for (const connection of [...this.idle, ...this.busy]) connection.redis.disconnect();
     this.idle.length = 0;
     this.busy.clear();
@@ -214,6 +229,7 @@ export class RedisShard {
       const [seconds, micros] = await this.command.time();
       this.clockOffset = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - (before + Date.now()) / 2;
       const info = await this.command.info('server');
+      await this.checkRestart(/run_id:(\w+)/.exec(info)?.[1]);
       const version = /redis_version:(\d+)\.(\d+)/.exec(info);
       this.hasBlmpop = version !== null && Number(version[1]) >= 7;
       if (version && Number(version[1]) < 6) {
@@ -224,6 +240,22 @@ export class RedisShard {
     } catch (error) {
       this.logOutage(error as Error);
     }
+  }
+
+  /** After a restart (a new run_id), our marker tells whether the data survived it. */
+  private async checkRestart(runId: string | undefined): Promise<void> {
+    const restarted = runId !== undefined && this.runId !== undefined && runId !== this.runId;
+    if (runId !== undefined) this.runId = runId;
+    if (restarted && (await this.command.exists(this.markerKey)) === 0) {
+      this.logger.warn(`Redis ${this.name} restarted without its data: groups and queued messages are gone`);
+      this.onStateLost(this.name);
+    }
+    await this.renewMarker();
+  }
+
+  private async renewMarker(): Promise<void> {
+    if (this.closed) return;
+    await this.command.set(this.markerKey, '1', 'EX', MARKER_TTL_SECONDS).catch(() => undefined);
   }
 
   private logOutage(error: Error): void {

@@ -1,3 +1,4 @@
+import Redis from 'ioredis';
 import { RedisChannelLayer } from '../../../src';
 import { startRedisServer, uniquePrefix, type SpawnedRedis } from '../../support/redis-server';
 
@@ -59,5 +60,50 @@ describe('RedisChannelLayer across a Redis restart', () => {
     await server.start();
     await eventually(10_000, () => layer.send('resumed', { ok: true }));
     expect(await waiting).toEqual(['resumed', { ok: true }]);
+  });
+});
+
+describe('RedisChannelLayer telling a restart that lost the data from one that kept it', () => {
+  let server: SpawnedRedis;
+  let layer: RedisChannelLayer;
+  let direct: Redis;
+
+  beforeAll(async () => {
+    server = await startRedisServer();
+    direct = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  });
+  afterAll(async () => {
+    direct.disconnect();
+    await layer.close();
+    await server.stop();
+  });
+
+  /** Kills Redis and starts it again; it loads whatever was SAVEd last. */
+  async function restart(): Promise<void> {
+    await server.kill();
+    await server.start();
+  }
+
+  it('calls onStateLost only when the data did not survive', async () => {
+    layer = new RedisChannelLayer({ hosts: [server.url], prefix: uniquePrefix('state') });
+    const lost: string[] = [];
+    layer.onStateLost((reason) => lost.push(reason));
+    await layer.groupAdd('room', 'room.member');
+    await sleep(200); // the layer has checked the server once (its marker is written)
+
+    await direct.connect();
+    await direct.save(); // the data, the marker included, survives the next restart
+    direct.disconnect();
+    await restart();
+    await eventually(5000, async () => expect(await layer.groupChannels('room')).toEqual(['room.member']));
+    await sleep(500);
+    expect(lost).toEqual([]);
+
+    await direct.connect();
+    await direct.flushall();
+    await direct.save(); // this time it comes back empty
+    direct.disconnect();
+    await restart();
+    await eventually(5000, async () => expect(lost).toEqual([expect.stringMatching(/restarted without its data/)]));
   });
 });
