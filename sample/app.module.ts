@@ -3,14 +3,16 @@ import session, { type Store } from 'express-session';
 import { ChannelsModule } from '../src';
 import { AuthController } from './auth.controller';
 import { channelsConfig, SESSION_COOKIE, sessionSecret } from './channels-config';
-import { ChatConsumers } from './chat.consumers';
+import { ChatConsumer, ChatHistoryConsumers } from './chat.consumers';
 import { ChatController } from './chat.controller';
+import { CounterStore } from './counter.store';
 import { EchoConsumers } from './echo.consumers';
 import { HistoryStore } from './history.store';
 import { HttpConsumers } from './http.consumers';
 import { LayerController } from './layer.controller';
 import { LettersConsumers } from './letters.consumers';
-import { PrivateChatConsumers } from './private-chat.consumers';
+import { CounterStream, MultiChatStream, MultiDemultiplexer } from './multi.consumers';
+import { PrivateChatConsumer } from './private-chat.consumers';
 import { SESSION_STORE, SessionStoreModule } from './session-store.module';
 import { TasksConsumer } from './tasks.consumer';
 import { UsersModule, UsersStore } from './users.store';
@@ -29,8 +31,16 @@ import { UsersModule, UsersStore } from './users.store';
   controllers: [ChatController, AuthController, LayerController],
   providers: [
     HistoryStore,
-    ChatConsumers,
-    PrivateChatConsumers,
+    CounterStore,
+    // Generic consumers (classes with @Consumer(filters)): a fresh instance per message, through DI.
+    ChatConsumer,
+    PrivateChatConsumer,
+    MultiDemultiplexer,
+    // The demultiplexer's stream consumers: transient providers too.
+    MultiChatStream,
+    CounterStream,
+    // Method consumers.
+    ChatHistoryConsumers,
     LettersConsumers,
     EchoConsumers,
     HttpConsumers,

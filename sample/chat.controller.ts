@@ -1,5 +1,6 @@
 import { BadRequestException, Controller, Get, Header, Inject, Param } from '@nestjs/common';
 import { chatPage } from './chat.page';
+import { multiPage } from './multi.page';
 import { privatePage } from './private.page';
 import { HistoryStore, type ChatLine } from './history.store';
 
@@ -19,6 +20,13 @@ export class ChatController {
   @Header('content-type', 'text/html; charset=utf-8')
   privatePage(): string {
     return privatePage();
+  }
+
+  /** A chat and a shared counter on one multiplexed WebSocket (/multi/). */
+  @Get('multi')
+  @Header('content-type', 'text/html; charset=utf-8')
+  multiPage(): string {
+    return multiPage();
   }
 
   @Get('rooms/:room/messages')

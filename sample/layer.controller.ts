@@ -45,6 +45,8 @@ export class LayerController {
       login: 'GET /login (the form), POST /login {username, password} → 303 /private/, POST /logout, GET /me',
       private: 'GET /private/  (the chat for logged-in users; WebSocket /private/<room>/ with the session cookie)',
       letters: 'WebSocket /letters/  (logged in: chat with the users whose name starts with your letter)',
+      multi:
+        'GET /multi/  (a chat and a shared counter; WebSocket /multi/ multiplexed: {"stream": "chat" | "counter", "payload"})',
       echo: 'WebSocket /echo/',
       hello: 'GET /hello/...',
       poll: 'GET /poll/<room>/  (the next chat message, or 204 after 30 s)',

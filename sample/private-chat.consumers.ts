@@ -1,14 +1,5 @@
-import { Injectable } from '@nestjs/common';
-import {
-  AllowedHostsOnly,
-  ChannelSessionUser,
-  ChannelSessionUserFromHttp,
-  Consumer,
-  Group,
-  isAnonymous,
-  type Message,
-  type RouteKwargs,
-} from '../src';
+import { AllowedHostsOnly, Consumer, isAnonymous, type Message, type RouteKwargs } from '../src';
+import { ChatJsonConsumer, MAX_TEXT, type ChatFrame } from './chat-json.consumer';
 import type { SampleUser } from './users.store';
 
 /** Same room names as /chat/. */
@@ -21,43 +12,33 @@ export function loggedIn(message: Message): SampleUser | null {
 }
 
 /**
- * The chat for logged-in users: WebSocket `/private/<room>/`. The handshake carries the browser's
- * session cookie (log in at `/login`); the user is read from the HTTP session on connect and kept
- * in the channel session for the frames that follow, so every line is signed with the name of
- * whoever logged in, never with anything the client says. Anonymous users and pages of other
- * sites are refused (403).
+ * The chat for logged-in users: WebSocket `/private/<room>/`, a generic consumer. The handshake
+ * carries the browser's session cookie (log in at `/login`); `httpUser` reads the user from the
+ * HTTP session on connect and keeps it in the channel session for the frames that follow, so every
+ * line is signed with the name of whoever logged in, never with anything the client says (a
+ * `username` in a JSON frame is ignored). Frames are raw text or `{"text": ...}` (see
+ * `ChatJsonConsumer`). Anonymous users and pages of other sites are refused (403).
  */
-@Injectable()
-export class PrivateChatConsumers {
-  @Consumer('websocket.connect', { path: ROOM })
-  @AllowedHostsOnly()
-  @ChannelSessionUserFromHttp()
-  async connect(message: Message, { room }: RouteKwargs): Promise<void> {
-    if (!loggedIn(message)) {
-      await message.replyChannel!.send({ close: true }); // nobody logged in: refused (403)
-      return;
-    }
-    await new Group(`private-${room}`).add(message.replyChannel!);
-    await message.replyChannel!.send({ accept: true });
+@Consumer({ path: ROOM })
+@AllowedHostsOnly()
+export class PrivateChatConsumer extends ChatJsonConsumer {
+  static override httpUser = true;
+
+  override connectionGroups({ room }: RouteKwargs): string[] {
+    return [`private-${room}`];
   }
 
-  @Consumer('websocket.receive', { path: ROOM })
-  @ChannelSessionUser()
-  async receive(message: Message, { room }: RouteKwargs): Promise<void> {
-    const user = loggedIn(message);
-    if (!user) {
-      // The channel session expired or is gone: nobody to speak for, so the socket is closed.
-      await message.replyChannel!.send({ close: true });
-      return;
-    }
-    const line = { text: String(message.content.text ?? '').slice(0, 2000), username: user.username };
-    await new Group(`private-${room}`).send({ text: JSON.stringify(line) });
+  /** Nobody logged in: refused (403). Else the inherited `connect` accepts. */
+  /** Nobody logged in: refused (403), so the room's group is never joined. */
+  override async connect(): Promise<void> {
+    if (!loggedIn(this.message)) return this.close();
+    await this.accept();
   }
 
-  @Consumer('websocket.disconnect', { path: ROOM })
-  @ChannelSessionUser()
-  async disconnect(message: Message, { room }: RouteKwargs): Promise<void> {
-    await new Group(`private-${room}`).discard(message.replyChannel!);
-    message.channelSession!.flush();
+  override async receive(content: ChatFrame, { room }: RouteKwargs): Promise<void> {
+    const user = loggedIn(this.message);
+    // The channel session expired or is gone: nobody to speak for, so the socket is closed.
+    if (!user) return this.close();
+    await this.groupSend(`private-${room}`, { text: String(content.text).slice(0, MAX_TEXT), username: user.username });
   }
 }

@@ -26,8 +26,9 @@ ${loginForm()}
 
 /**
  * `GET /private/`: the login form when nobody is logged in (it asks `/me`), else a room box, the
- * chat (a WebSocket to /private/<room>/ that carries the session cookie) and a logout button.
- * Everything that comes from the server is put in the page as text (`textContent`), never as HTML.
+ * chat (a `WebSocketBridge` to /private/<room>/: same origin, so the handshake carries the session
+ * cookie; it reconnects by itself) and a logout button. Everything that comes from the server is
+ * put in the page as text (`textContent`), never as HTML.
  */
 export function privatePage(): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>Private chat</title><style>${PAGE_STYLE}</style></head>
@@ -43,9 +44,10 @@ export function privatePage(): string {
 <div id="log"></div>
 </section>
 <p><a href="/">Public chat</a></p>
+<script src="/channels/websocketbridge.js"></script>
 <script>
 const $ = (id) => document.getElementById(id);
-let socket, me;
+let bridge, me;
 function show(author, text) {
   const line = document.createElement('p');
   const who = document.createElement('span');
@@ -68,24 +70,28 @@ function show(author, text) {
 })();
 $('join').onsubmit = (event) => {
   event.preventDefault();
-  if (socket) socket.close();
+  if (bridge) bridge.close();
   const room = $('room').value;
   $('log').textContent = '';
-  const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
+  $('status').textContent = 'connecting to ' + room + '…';
   // Same origin: the browser sends the session cookie (and Origin) with the handshake.
-  const current = new WebSocket(scheme + location.host + '/private/' + encodeURIComponent(room) + '/');
-  socket = current;
-  current.onopen = () => { $('status').textContent = 'connected to ' + room; };
-  current.onclose = () => { if (socket === current) $('status').textContent = 'disconnected'; };
-  current.onmessage = (event) => {
-    const data = JSON.parse(event.data);
-    show(String(data.username), String(data.text));
-  };
+  const current = (bridge = new channels.WebSocketBridge());
+  current.connect('/private/' + encodeURIComponent(room) + '/');
+  current.listen((data) => {
+    if (data && typeof data.error === 'string') show('error', data.error);
+    else show(String(data.username), String(data.text));
+  });
+  current.socket.addEventListener('open', () => {
+    if (bridge === current) $('status').textContent = 'connected to ' + room;
+  });
+  current.socket.addEventListener('close', () => {
+    if (bridge === current) $('status').textContent = 'disconnected, reconnecting…';
+  });
 };
 $('say').onsubmit = (event) => {
   event.preventDefault();
-  if (!socket || socket.readyState !== WebSocket.OPEN || !$('text').value) return;
-  socket.send($('text').value);
+  if (!bridge || !$('text').value) return;
+  bridge.send({ text: $('text').value }); // queued while reconnecting
   $('text').value = '';
 };
 </script></body></html>`;

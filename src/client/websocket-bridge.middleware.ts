@@ -54,14 +54,23 @@ export type WebsocketBridgeMiddleware = (
 ) => void;
 
 /**
- * Where the built script may be, relative to this file: `dist/src/client/` in the built package (→ `dist/client/`),
- * or `src/client/` when running from the repository's sources with ts-jest or tsx (→ `<repo>/dist/client/`).
+ * Where the built script may be: where the package's own `exports` say (`nestjs-channels/client/websocketbridge.js`,
+ * found from anywhere inside the package, compiled copies of its sources included), then relative to this file:
+ * `dist/src/client/` in the built package (→ `dist/client/`), or `src/client/` when running from the repository's
+ * sources with ts-jest or tsx (→ `<repo>/dist/client/`).
  */
 export function websocketBridgeScriptCandidates(): string[] {
-  return [
+  const candidates: string[] = [];
+  try {
+    candidates.push(require.resolve(`nestjs-channels/client/${FILE_NAME}`, { paths: [__dirname] }));
+  } catch {
+    // Not resolvable from here (a copy outside the package): the relative places below.
+  }
+  candidates.push(
     resolve(__dirname, '..', '..', 'client', FILE_NAME),
     resolve(__dirname, '..', '..', 'dist', 'client', FILE_NAME),
-  ];
+  );
+  return candidates;
 }
 
 const cache = new Map<string, WebsocketBridgeScript>();

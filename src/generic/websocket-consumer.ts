@@ -50,6 +50,8 @@ export class WebsocketConsumer<In = WebsocketFrame, Out = WebsocketReply> extend
 
   /** The connection's path. */
   path = '';
+  /** Set when `close()` is called while handling `websocket.connect`: the handshake is refused. */
+  protected refused = false;
 
   static override sessionFlags(channel: string): ConsumerSessionFlags {
     const flags = super.sessionFlags(channel);
@@ -72,11 +74,17 @@ export class WebsocketConsumer<In = WebsocketFrame, Out = WebsocketReply> extend
     return (this.constructor as typeof WebsocketConsumer).groups;
   }
 
+  /**
+   * Runs `connect`, then joins the `connectionGroups` unless `connect` refused. (Channels joined
+   * first: a group frame reaching a handshake that was about to be refused would open it, since a
+   * data frame accepts.)
+   */
   async rawConnect(message: Message, kwargs: RouteKwargs): Promise<void> {
+    await this.connect(message, kwargs);
+    if (this.refused) return;
     for (const group of this.connectionGroups(kwargs)) {
       await new Group(group, message.channelLayer).add(this.replyChannelOf(message));
     }
-    await this.connect(message, kwargs);
   }
 
   async rawReceive(message: Message, kwargs: RouteKwargs): Promise<void> {
@@ -115,6 +123,7 @@ export class WebsocketConsumer<In = WebsocketFrame, Out = WebsocketReply> extend
 
   /** Closes the connection (refuses it, on connect): `true` or a close code. */
   async close(code: boolean | number = true): Promise<void> {
+    if (this.message.channel.name === CONNECT) this.refused = true;
     await this.replyChannelOf(this.message).send({ close: code });
   }
 

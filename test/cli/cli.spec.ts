@@ -85,10 +85,10 @@ describe('the nestjs-channels CLI', () => {
     ann.send('through redis');
     expect(JSON.parse(await heard)).toEqual({ text: 'through redis', username: 'ann' });
     // -v logs each consumer the worker ran (the line may reach us after the chat message does).
-    for (let i = 0; i < 50 && !/websocket\.receive → ChatConsumers\.receive/.test(worker.output()); i++) {
+    for (let i = 0; i < 50 && !/websocket\.receive → ChatConsumer \(/.test(worker.output()); i++) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    expect(worker.output()).toMatch(/websocket\.receive → ChatConsumers\.receive/);
+    expect(worker.output()).toMatch(/websocket\.receive → ChatConsumer \(/);
     ann.close();
     bob.close();
 
@@ -104,11 +104,11 @@ describe('the nestjs-channels CLI', () => {
     bobby.send('from bob');
     expect(JSON.parse(await aliceHears.next())).toEqual({ text: 'from alice', username: 'alice' });
     expect(JSON.parse(await aliceHears.next())).toEqual({ text: 'from bob', username: 'bob' });
-    for (let i = 0; i < 50 && !/websocket\.receive → PrivateChatConsumers\.receive/.test(worker.output()); i++) {
+    for (let i = 0; i < 50 && !/websocket\.receive → PrivateChatConsumer \(/.test(worker.output()); i++) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    expect(worker.output()).toMatch(/websocket\.connect → PrivateChatConsumers\.connect/);
-    expect(worker.output()).toMatch(/websocket\.receive → PrivateChatConsumers\.receive/);
+    expect(worker.output()).toMatch(/websocket\.connect → PrivateChatConsumer \(/);
+    expect(worker.output()).toMatch(/websocket\.receive → PrivateChatConsumer \(/);
     alice.close();
     bobby.close();
   }, 60_000);

@@ -134,6 +134,16 @@ class Lobby extends WebsocketConsumer {
 @Injectable()
 class SingletonConsumer extends WebsocketConsumer {}
 
+/** Refuses everyone: its group must never hold a refused handshake (a group frame would open it). */
+@Consumer({ path: /^\/closed\/$/ })
+class ClosedDoor extends WebsocketConsumer {
+  static override groups = ['inside'];
+
+  override async connect(): Promise<void> {
+    await this.close();
+  }
+}
+
 async function start(options: ChannelsModuleOptions, providers: Array<new (...args: never[]) => object>) {
   const moduleRef = await Test.createTestingModule({
     imports: [ChannelsModule.forRoot({ worker: { enabled: false }, ...options })],
@@ -155,7 +165,7 @@ describe('WebsocketConsumer and JsonWebsocketConsumer', () => {
         sessions: { store: httpStore, secret: SECRET },
         layers: { default: { routing: [Lobby.asRoute({ path: /^\/lobby\/$/ }, { groups: ['lobby', 'hall'] })] } },
       },
-      [RoomConsumer, EchoJson, PrefixedJson, StatefulConsumer, MembersConsumer, Lobby],
+      [RoomConsumer, EchoJson, PrefixedJson, StatefulConsumer, MembersConsumer, Lobby, ClosedDoor],
     );
     layer = app.get(ChannelLayerRegistry).layer();
     log = app.get(Log);
@@ -186,6 +196,13 @@ describe('WebsocketConsumer and JsonWebsocketConsumer', () => {
       channel: 'websocket.receive',
     });
     expect(log.lines.at(-1)).toEqual({ disconnected: 1000 });
+  });
+
+  it('joins the connection groups after connect, and never for a refused handshake', async () => {
+    const client = new Client(app);
+    await client.sendAndConsume('websocket.connect', { path: '/closed/' });
+    expect(await client.receive()).toEqual({ close: true });
+    expect(await new Group('inside', layer).channels()).toEqual([]);
   });
 
   it('rejects a receive with neither text nor bytes with a clear error', async () => {

@@ -1,9 +1,11 @@
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import Redis from 'ioredis';
 import WebSocket from 'ws';
 import type { GroupsChannelLayer } from '../../src';
 import { AppModule } from '../../sample/app.module';
 import { ChannelLayerRegistry } from '../../src';
+import { buildClient } from '../client/build-client';
 import { findOrStartRedis, uniquePrefix, type TestRedis } from '../support/redis-server';
 import { openSocket } from '../support/websocket';
 import { browserLike, inbox, login, postLogin, sessionCookie } from './sample-client';
@@ -35,6 +37,7 @@ describe.each(['memory', 'redis'])('the sample app on the %s layer', (kind) => {
   let url: string;
 
   beforeAll(async () => {
+    await buildClient(); // the pages load /channels/websocketbridge.js
     if (kind === 'redis') {
       redis = await findOrStartRedis();
       process.env.CHANNELS_LAYER = 'redis';
@@ -44,6 +47,7 @@ describe.each(['memory', 'redis'])('the sample app on the %s layer', (kind) => {
     ({ app, url } = await startSample());
     await (app.get(ChannelLayerRegistry).layer() as GroupsChannelLayer).flush();
   });
+  const layer = (): GroupsChannelLayer => app.get(ChannelLayerRegistry).layer() as GroupsChannelLayer;
   afterAll(async () => {
     await app.close();
     delete process.env.CHANNELS_LAYER;
@@ -53,7 +57,9 @@ describe.each(['memory', 'redis'])('the sample app on the %s layer', (kind) => {
   });
 
   it('serves the chat: a username is required, frames go to the room as {text, username}, history is kept', async () => {
-    expect(await (await fetch(`${url}/`)).text()).toContain('/chat/');
+    const page = await (await fetch(`${url}/`)).text();
+    expect(page).toContain("'/chat/'");
+    expect(page).toContain('<script src="/channels/websocketbridge.js"></script>');
     const ws = url.replace('http', 'ws');
     const join = (path: string): Promise<WebSocket> =>
       new Promise((resolve, reject) => {
@@ -65,6 +71,8 @@ describe.each(['memory', 'redis'])('the sample app on the %s layer', (kind) => {
     await expect(join('/chat/lobby/')).rejects.toThrow('refused 403');
     const ann = await join('/chat/lobby/?username=ann');
     const bob = await join('/chat/lobby/?username=bob');
+    // The refused handshake is in no room.
+    expect((await layer().groupChannels('chat-lobby')).length).toBe(2);
     const eve = await join('/chat/kitchen/?username=eve');
     let eveHeard = false;
     eve.on('message', () => (eveHeard = true));
@@ -101,6 +109,141 @@ describe.each(['memory', 'redis'])('the sample app on the %s layer', (kind) => {
     // The page's own origin, by name or address, is let in (ALLOWED_HOSTS unset: the local machine).
     const local = url.replace('127.0.0.1', 'localhost');
     (await openSocket(`${ws}/chat/lobby/?username=ann`, [], browserLike(local))).close();
+  });
+
+  it('takes JSON frames {"text"} on /chat/ too (what WebSocketBridge sends), and any other frame as raw text', async () => {
+    const room = `${url.replace('http', 'ws')}/chat/json/`;
+    const ann = await openSocket(`${room}?username=ann`, [], browserLike(url));
+    const bob = await openSocket(`${room}?username=bob`, [], browserLike(url));
+    const bobHears = inbox(bob);
+    const said = async (frame: string): Promise<unknown> => {
+      ann.send(frame);
+      return JSON.parse(await bobHears.next());
+    };
+    expect(await said(JSON.stringify({ text: 'as json' }))).toEqual({ text: 'as json', username: 'ann' });
+    // The username comes from the channel session, never from the frame.
+    expect(await said(JSON.stringify({ text: 'spoof', username: 'mallory' }))).toEqual({
+      text: 'spoof',
+      username: 'ann',
+    });
+    // JSON of another shape, or no JSON at all: the frame as it came is the text.
+    for (const frame of ['[1,2]', '{"text": 5}', '"quoted"', '42', '{not json', 'plain']) {
+      expect(await said(frame)).toEqual({ text: frame, username: 'ann' });
+    }
+    expect(await said(JSON.stringify({ text: 'x'.repeat(2100) }))).toEqual({ text: 'x'.repeat(2000), username: 'ann' });
+    for (let i = 0; i < 50; i++) {
+      const history = (await (await fetch(`${url}/rooms/json/messages`)).json()) as unknown[];
+      if (history.length >= 9) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const history = (await (await fetch(`${url}/rooms/json/messages`)).json()) as Array<{ text: string }>;
+    expect(history.slice(0, 3)).toEqual([
+      { username: 'ann', text: 'as json' },
+      { username: 'ann', text: 'spoof' },
+      { username: 'ann', text: '[1,2]' },
+    ]);
+    ann.close();
+    bob.close();
+  });
+
+  it('serves /multi/: a chat and a shared counter multiplexed on one socket, for pages of this site only', async () => {
+    const page = await fetch(`${url}/multi/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    const html = await page.text();
+    expect(html).toContain('<script src="/channels/websocketbridge.js"></script>');
+    expect(html).toContain("demultiplex('counter'");
+    const script = await fetch(`${url}/channels/websocketbridge.js`);
+    expect(script.status).toBe(200);
+    expect(await script.text()).toContain('WebSocketBridge');
+
+    const ws = url.replace('http', 'ws');
+    await expect(openSocket(`${ws}/multi/`, [], browserLike('https://evil.example'))).rejects.toThrow(
+      'refused with 403',
+    );
+    await expect(openSocket(`${ws}/multi/`, [], browserLike(undefined))).rejects.toThrow('refused with 403');
+
+    /** A socket on /multi/ whose inbox listens from the start (the first frame may come with the handshake). */
+    const join = async (): Promise<{ socket: WebSocket; next(): Promise<unknown> }> => {
+      const socket = new WebSocket(`${ws}/multi/`, browserLike(url));
+      const frames = inbox(socket);
+      await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+      return { socket, next: async () => JSON.parse(await frames.next()) };
+    };
+    const send = (socket: WebSocket, stream: string, payload: unknown): void =>
+      socket.send(JSON.stringify({ stream, payload }));
+    const ann = await join();
+    const bob = await join();
+    // On connect, the counter stream sends its value (the same to both: nobody has added yet).
+    const first = (await ann.next()) as { stream: string; payload: { value: number } };
+    expect(first).toEqual({ stream: 'counter', payload: { value: expect.any(Number) } });
+    const start = first.payload.value;
+    expect(await bob.next()).toEqual({ stream: 'counter', payload: { value: start } });
+
+    // The chat stream: to everyone on /multi/; the username is trimmed, cut to 50, `guest` when missing.
+    send(ann.socket, 'chat', { text: 'hello both', username: '  ann  ' });
+    for (const socket of [ann, bob]) {
+      expect(await socket.next()).toEqual({ stream: 'chat', payload: { text: 'hello both', username: 'ann' } });
+    }
+    send(bob.socket, 'chat', { text: 'who am I?' });
+    for (const socket of [ann, bob]) {
+      expect(await socket.next()).toEqual({ stream: 'chat', payload: { text: 'who am I?', username: 'guest' } });
+    }
+    send(bob.socket, 'chat', { text: 'long', username: 'b'.repeat(80) });
+    for (const socket of [ann, bob]) {
+      expect(await socket.next()).toEqual({ stream: 'chat', payload: { text: 'long', username: 'b'.repeat(50) } });
+    }
+
+    // The counter stream: every add goes to everyone as the new total.
+    send(ann.socket, 'counter', { add: 2 });
+    for (const socket of [ann, bob]) {
+      expect(await socket.next()).toEqual({ stream: 'counter', payload: { value: start + 2 } });
+    }
+    send(bob.socket, 'counter', { add: 3 });
+    for (const socket of [ann, bob]) {
+      expect(await socket.next()).toEqual({ stream: 'counter', payload: { value: start + 5 } });
+    }
+
+    // Bad payloads are answered on their stream, to the sender only; an unknown stream with a bare
+    // {"error"}; the socket stays open.
+    for (const payload of [{ add: 101 }, { add: -101 }, { add: 1.5 }, { add: '2' }, {}, 7, null]) {
+      send(ann.socket, 'counter', payload);
+      expect(await ann.next()).toEqual({
+        stream: 'counter',
+        payload: { error: expect.stringContaining('an integer from -100 to 100') },
+      });
+    }
+    send(ann.socket, 'chat', { text: 5 });
+    expect(await ann.next()).toEqual({ stream: 'chat', payload: { error: expect.stringContaining('"text"') } });
+    send(ann.socket, 'nope', {});
+    expect(await ann.next()).toEqual({ error: 'unknown stream "nope"' });
+    ann.socket.send('not json');
+    expect(await ann.next()).toEqual({ error: expect.stringMatching(/^malformed JSON/) });
+    expect(ann.socket.readyState).toBe(WebSocket.OPEN);
+    send(ann.socket, 'counter', { add: -100 });
+    for (const socket of [ann, bob]) {
+      expect(await socket.next()).toEqual({ stream: 'counter', payload: { value: start - 95 } });
+    }
+
+    // The total outlives the sockets: a newcomer gets it on connect.
+    const cat = await join();
+    expect(await cat.next()).toEqual({ stream: 'counter', payload: { value: start - 95 } });
+    if (kind === 'redis') {
+      // Kept in Redis, so that every web and worker process agrees on it.
+      const client = new Redis(redis!.url);
+      expect(await client.get(`${process.env.CHANNELS_PREFIX}counter`)).toBe(String(start - 95));
+      await client.quit();
+    }
+
+    // Closing a socket leaves both streams' groups.
+    for (const socket of [ann, bob, cat]) socket.socket.close();
+    const members = (group: string): Promise<string[]> => layer().groupChannels(group);
+    for (let i = 0; i < 50; i++) {
+      if ((await members('multi-chat')).length + (await members('multi-counter')).length === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await members('multi-chat')).toEqual([]);
+    expect(await members('multi-counter')).toEqual([]);
   });
 
   it('logs users in and out: a wrong password is 401 with the form, a right one a session cookie', async () => {
@@ -168,11 +311,9 @@ describe.each(['memory', 'redis'])('the sample app on the %s layer', (kind) => {
     alice.send('hello bob');
     expect(JSON.parse(await bobHears.next())).toEqual({ text: 'hello bob', username: 'alice' });
     expect(JSON.parse(await aliceHears.next())).toEqual({ text: 'hello bob', username: 'alice' });
+    // A JSON frame (as WebSocketBridge sends) is read for its text; the username it claims is ignored.
     bob.send(JSON.stringify({ text: 'hi', username: 'alice' }));
-    expect(JSON.parse(await aliceHears.next())).toEqual({
-      text: JSON.stringify({ text: 'hi', username: 'alice' }),
-      username: 'bob',
-    });
+    expect(JSON.parse(await aliceHears.next())).toEqual({ text: 'hi', username: 'bob' });
     // Private rooms are neither the public chat's rooms nor its history.
     expect(await (await fetch(`${url}/rooms/lobby/messages`)).json()).not.toContainEqual(
       expect.objectContaining({ text: 'hello bob' }),

@@ -1,0 +1,33 @@
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import Redis from 'ioredis';
+
+/**
+ * The live counter of `/multi/`, shared by everyone: in this process by default; in Redis with
+ * `CHANNELS_LAYER=redis` (INCRBY on `<CHANNELS_PREFIX>counter`), so that separate web and worker
+ * processes agree on the total.
+ */
+@Injectable()
+export class CounterStore implements OnApplicationShutdown {
+  private total = 0;
+  private readonly redis =
+    process.env.CHANNELS_LAYER === 'redis' ? new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379') : undefined;
+  private readonly key = `${process.env.CHANNELS_PREFIX ?? 'sample:'}counter`;
+
+  async value(): Promise<number> {
+    if (this.redis) return Number((await this.redis.get(this.key)) ?? 0);
+    return this.total;
+  }
+
+  /** Adds `amount` and returns the new total (atomically, in Redis). */
+  async add(amount: number): Promise<number> {
+    if (this.redis) return this.redis.incrby(this.key, amount);
+    this.total += amount;
+    return this.total;
+  }
+
+  /** Closes the Redis client once the app has shut down (after the workers have stopped). */
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.redis || this.redis.status === 'end') return;
+    await this.redis.quit().catch(() => this.redis?.disconnect());
+  }
+}
