@@ -1,3 +1,4 @@
+import { PAGE_HELPERS } from './page-script';
 /** The style of the sample's pages. */
 export const STYLE = `body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}
 #log{border:1px solid #ccc;height:20rem;overflow-y:auto;padding:.5rem;margin:1rem 0}
@@ -20,16 +21,10 @@ export function chatPage(): string {
 <div id="log"></div>
 <script src="/channels/websocketbridge.js"></script>
 <script>
-const $ = (id) => document.getElementById(id);
+${PAGE_HELPERS}
 $('username').value = localStorage.getItem('username') || 'guest' + Math.floor(Math.random() * 1000);
 let bridge;
-function show(text, mine) {
-  const line = document.createElement('p');
-  line.textContent = text;
-  if (mine) line.className = 'me';
-  $('log').appendChild(line);
-  $('log').scrollTop = $('log').scrollHeight;
-}
+const show = (text, mine) => addLine(text, mine);
 $('join').onsubmit = async (event) => {
   event.preventDefault();
   if (bridge) bridge.close();
@@ -47,12 +42,7 @@ $('join').onsubmit = async (event) => {
     if (data && typeof data.error === 'string') show('error: ' + data.error);
     else show(data.username + ': ' + data.text, data.username === name);
   });
-  current.socket.addEventListener('open', () => {
-    if (bridge === current) $('status').textContent = 'connected to ' + room;
-  });
-  current.socket.addEventListener('close', () => {
-    if (bridge === current) $('status').textContent = 'disconnected, reconnecting…';
-  });
+  trackStatus(current, () => bridge === current, room);
 };
 $('say').onsubmit = (event) => {
   event.preventDefault();

@@ -1,3 +1,4 @@
+import { PAGE_HELPERS } from './page-script';
 import { STYLE } from './chat.page';
 
 const PAGE_STYLE = `${STYLE}
@@ -24,15 +25,9 @@ export function multiPage(): string {
 <div id="log"></div>
 <script src="/channels/websocketbridge.js"></script>
 <script>
-const $ = (id) => document.getElementById(id);
+${PAGE_HELPERS}
 $('username').value = localStorage.getItem('username') || 'guest' + Math.floor(Math.random() * 1000);
-function show(text, mine) {
-  const line = document.createElement('p');
-  line.textContent = text;
-  if (mine) line.className = 'me';
-  $('log').appendChild(line);
-  $('log').scrollTop = $('log').scrollHeight;
-}
+const show = (text, mine) => addLine(text, mine);
 const bridge = new channels.WebSocketBridge();
 bridge.connect('/multi/');
 // Frames of no demultiplexed stream, such as the {"error"} answer to a frame of an unknown stream.

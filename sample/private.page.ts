@@ -1,4 +1,5 @@
 import { STYLE } from './chat.page';
+import { PAGE_HELPERS } from './page-script';
 
 const PAGE_STYLE = `${STYLE}
 .error{color:#b00}.author{font-weight:bold}.bar{display:flex;gap:1rem;align-items:center}`;
@@ -46,17 +47,15 @@ export function privatePage(): string {
 <p><a href="/">Public chat</a></p>
 <script src="/channels/websocketbridge.js"></script>
 <script>
-const $ = (id) => document.getElementById(id);
+${PAGE_HELPERS}
 let bridge, me;
 function show(author, text) {
-  const line = document.createElement('p');
   const who = document.createElement('span');
   who.className = 'author';
   who.textContent = author;
+  const line = document.createDocumentFragment();
   line.append(who, ': ' + text);
-  if (author === me) line.classList.add('me');
-  $('log').appendChild(line);
-  $('log').scrollTop = $('log').scrollHeight;
+  addLine(line, author === me);
 }
 (async () => {
   const response = await fetch('/me', { credentials: 'same-origin' });
@@ -81,12 +80,7 @@ $('join').onsubmit = (event) => {
     if (data && typeof data.error === 'string') show('error', data.error);
     else show(String(data.username), String(data.text));
   });
-  current.socket.addEventListener('open', () => {
-    if (bridge === current) $('status').textContent = 'connected to ' + room;
-  });
-  current.socket.addEventListener('close', () => {
-    if (bridge === current) $('status').textContent = 'disconnected, reconnecting…';
-  });
+  trackStatus(current, () => bridge === current, room);
 };
 $('say').onsubmit = (event) => {
   event.preventDefault();

@@ -1,44 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import WebSocket from 'ws';
+import { killAllCli, startCli } from '../support/cli-process';
 import { openSocket } from '../support/websocket';
 import { browserLike, inbox, login } from '../sample/sample-client';
 import { freePort, findOrStartRedis, uniquePrefix, type TestRedis } from '../support/redis-server';
 
 const root = join(__dirname, '..', '..');
-const children: ChildProcess[] = [];
-
-/** Runs the CLI (from source, under tsx) and resolves once its output says `ready`. */
-function cli(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  ready: RegExp,
-): Promise<{ output: () => string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "${String(ready)}" in 20 s:\n${output}`)), 20_000);
-    const onData = (data: Buffer): void => {
-      output += data.toString();
-      if (ready.test(output)) {
-        clearTimeout(timer);
-        resolve({ output: () => output, child });
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      if (!ready.test(output)) reject(new Error(`exited with ${String(code)}:\n${output}`));
-    });
-  });
-}
-
 function run(args: string[]): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
     cwd: root,
@@ -57,7 +25,7 @@ describe('the nestjs-channels CLI', () => {
     redis = await findOrStartRedis();
   });
   afterAll(async () => {
-    for (const child of children) child.kill('SIGKILL');
+    killAllCli();
     await redis.stop();
   });
 
@@ -72,8 +40,8 @@ describe('the nestjs-channels CLI', () => {
   it('runs the sample as an interface server and a separate worker over Redis', async () => {
     const port = await freePort();
     const env = { CHANNELS_LAYER: 'redis', REDIS_URL: redis.url, CHANNELS_PREFIX: uniquePrefix('cli') };
-    await cli(['runserver', 'sample/app.module.ts', '-p', String(port), '--noworker'], env, /serving on/);
-    const worker = await cli(['runworker', 'sample/app.module.ts', '-v'], env, /worker listening on/);
+    await startCli(['runserver', 'sample/app.module.ts', '-p', String(port), '--noworker'], env, /serving on/);
+    const worker = await startCli(['runworker', 'sample/app.module.ts', '-v'], env, /worker listening on/);
     expect(worker.output()).toContain('websocket.connect');
     // The sample's chat checks Origin: these sockets come as from the sample's own page.
     const origin = `http://127.0.0.1:${port}`;
@@ -116,8 +84,8 @@ describe('the nestjs-channels CLI', () => {
   it('keeps sockets open while a worker is killed and replaced', async () => {
     const port = await freePort();
     const env = { CHANNELS_LAYER: 'redis', REDIS_URL: redis.url, CHANNELS_PREFIX: uniquePrefix('restart') };
-    await cli(['runserver', 'sample/app.module.ts', '-p', String(port), '--noworker'], env, /serving on/);
-    const first = await cli(['runworker', 'sample/app.module.ts'], env, /worker listening on/);
+    await startCli(['runserver', 'sample/app.module.ts', '-p', String(port), '--noworker'], env, /serving on/);
+    const first = await startCli(['runworker', 'sample/app.module.ts'], env, /worker listening on/);
     const join = (): Promise<WebSocket> =>
       openSocket(`ws://127.0.0.1:${port}/chat/restart/?username=ann`, [], browserLike(`http://127.0.0.1:${port}`));
     const ann = await join();
@@ -132,7 +100,7 @@ describe('the nestjs-channels CLI', () => {
     await new Promise((resolve) => first.child.once('exit', resolve));
     // While no worker runs, the socket stays open; the frame waits on the channel.
     const late = say('while down');
-    await cli(['runworker', 'sample/app.module.ts'], env, /worker listening on/);
+    await startCli(['runworker', 'sample/app.module.ts'], env, /worker listening on/);
     expect(await late).toMatchObject({ text: 'while down' });
     expect(await say('after')).toMatchObject({ text: 'after' });
     expect([ann.readyState, bob.readyState]).toEqual([WebSocket.OPEN, WebSocket.OPEN]);

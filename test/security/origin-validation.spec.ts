@@ -10,6 +10,7 @@ import {
   InMemoryChannelLayer,
   Message,
   type ChannelMessage,
+  type ChannelsModuleOptions,
   type ClassConsumerInstance,
   type RouteKwargs,
 } from '../../src';
@@ -307,24 +308,27 @@ function open(url: string, origin?: string): Promise<WebSocket> {
   });
 }
 
+/** A real app listening on a spare port; its `ws://` base URL. */
+async function listen(
+  options: ChannelsModuleOptions,
+  modules: Array<new () => object>,
+): Promise<{ app: INestApplication; base: string }> {
+  const moduleRef = await Test.createTestingModule({
+    // A long connect timeout, so that a 403 can only come from the validator refusing the handshake.
+    imports: [ChannelsModule.forRoot({ interface: { websocket: { connectTimeout: 20 } }, ...options }), ...modules],
+  }).compile();
+  const app = moduleRef.createNestApplication({ logger: ['error'] });
+  await app.listen(0, '127.0.0.1');
+  const { port } = (app.getHttpServer() as { address(): AddressInfo }).address();
+  return { app, base: `ws://127.0.0.1:${port}` };
+}
+
 describe('origin checks on a real app with real WebSocket clients', () => {
   let app: INestApplication;
   let base: string;
 
   beforeAll(async () => {
-    const moduleRef = await Test.createTestingModule({
-      // A long connect timeout, so that a 403 can only come from the validator refusing the handshake.
-      imports: [
-        ChannelsModule.forRoot({ interface: { websocket: { connectTimeout: 20 } } }),
-        SecureModule,
-        LocalModule,
-        PartnerModule,
-      ],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: ['error'] });
-    await app.listen(0, '127.0.0.1');
-    const { port } = (app.getHttpServer() as { address(): AddressInfo }).address();
-    base = `ws://127.0.0.1:${port}`;
+    ({ app, base } = await listen({}, [SecureModule, LocalModule, PartnerModule]));
   });
   afterAll(() => app.close());
   beforeEach(() => {
@@ -386,19 +390,7 @@ describe('allowed hosts from ChannelsModule options', () => {
   let base: string;
 
   beforeAll(async () => {
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        ChannelsModule.forRoot({
-          interface: { websocket: { connectTimeout: 20 } },
-          security: { allowedHosts: ['chat.example.org'] },
-        }),
-        LocalModule,
-      ],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: ['error'] });
-    await app.listen(0, '127.0.0.1');
-    const { port } = (app.getHttpServer() as { address(): AddressInfo }).address();
-    base = `ws://127.0.0.1:${port}`;
+    ({ app, base } = await listen({ security: { allowedHosts: ['chat.example.org'] } }, [LocalModule]));
   });
   afterAll(() => app.close());
   beforeEach(() => {

@@ -1,0 +1,23 @@
+/**
+ * Browser helpers shared by the sample's pages (plain JavaScript, inlined in each page's script):
+ * `$`, `addLine` (appends a line of text, never HTML) and `trackStatus` (the connection status of a
+ * WebSocketBridge, while it is the page's current one).
+ */
+export const PAGE_HELPERS = `
+const $ = (id) => document.getElementById(id);
+function addLine(node, mine) {
+  const line = document.createElement('p');
+  line.append(node);
+  if (mine) line.className = 'me';
+  $('log').appendChild(line);
+  $('log').scrollTop = $('log').scrollHeight;
+}
+function trackStatus(bridge, isCurrent, label) {
+  bridge.socket.addEventListener('open', () => {
+    if (isCurrent()) $('status').textContent = 'connected to ' + label;
+  });
+  bridge.socket.addEventListener('close', () => {
+    if (isCurrent()) $('status').textContent = 'disconnected, reconnecting…';
+  });
+}
+`;
