@@ -4,7 +4,7 @@ import type { ChannelMessage } from '../layers/message';
 import { randomLetters } from '../layers/names';
 
 /** Something that owns reply channels: a WebSocket connection or an HTTP response. */
-export type ReplyHandler = (message: ChannelMessage) => void;
+export type ReplyHandler = ((message: ChannelMessage) => void) | { onReply(message: ChannelMessage): void };
 
 /**
  * One receive loop per process for every reply channel: each connection gets `<prefix>!<local>`,
@@ -30,12 +30,17 @@ export class ReplyDispatcher {
     return this.handlers.size;
   }
 
-  /** A new reply channel owned by `handler`. */
-  open(handler: ReplyHandler): string {
+  /** A new reply channel owned by `handler` (or by the one `attach` gives it, before any reply can come). */
+  open(handler?: ReplyHandler): string {
     const channel = this.prefix + randomLetters(10);
-    this.handlers.set(channel, handler);
+    if (handler) this.handlers.set(channel, handler);
     if (!this.loop) this.loop = this.run();
     return channel;
+  }
+
+  /** Gives a channel from `open()` its owner: an object with `onReply` costs no closure per socket. */
+  attach(channel: string, handler: ReplyHandler): void {
+    this.handlers.set(channel, handler);
   }
 
   close(channel: string): void {
@@ -64,7 +69,8 @@ export class ReplyDispatcher {
       if (channel === null) continue;
       const handler = this.handlers.get(channel);
       try {
-        handler?.(message);
+        if (typeof handler === 'function') handler(message);
+        else handler?.onReply(message);
       } catch (error) {
         this.logger.error(`Bad reply on ${channel}: ${(error as Error).message}`);
       }

@@ -7,6 +7,22 @@ import { ChannelFull } from '../layers/errors';
 import type { ChannelMessage } from '../layers/message';
 
 const REPLY_KEYS = new Set(['accept', 'text', 'bytes', 'close']);
+const ignoreError = (): void => undefined;
+const CONNECTION = Symbol('nestjs-channels:connection');
+type OwnedWebSocket = WebSocket & { [CONNECTION]: WebsocketConnection };
+const owner = (ws: WebSocket): WebsocketConnection => (ws as OwnedWebSocket)[CONNECTION];
+
+function onPong(this: WebSocket): void {
+  owner(this).ponged();
+}
+
+function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  owner(this).received(data, isBinary);
+}
+
+function onClose(this: WebSocket, code: number): void {
+  owner(this).finish(code);
+}
 const logger = new Logger('WebsocketInterface');
 
 /** Answers a held handshake with a plain HTTP status and drops the socket. */
@@ -36,20 +52,24 @@ export class WebsocketConnection {
   /** Whether replies are being gathered into one socket write until the current tick ends. */
   private corked = false;
 
+  /** The held handshake: let go of once it is answered (an idle socket should not keep its request). */
+  private request: IncomingMessage | undefined;
+  private head: Buffer | undefined;
+
   constructor(
     readonly replyChannel: string,
     readonly path: string,
-    private readonly request: IncomingMessage,
+    request: IncomingMessage,
     private readonly socket: Duplex,
-    private readonly head: Buffer,
+    head: Buffer,
     private readonly wss: WebSocketServer,
     private readonly layer: ChannelLayer,
     private readonly onClosed: (connection: WebsocketConnection) => void,
   ) {
-    socket.on('error', () => undefined);
-    socket.once('close', () => {
-      if (this.state === 'connecting') this.finish(1006);
-    });
+    this.request = request;
+    this.head = head;
+    socket.on('error', ignoreError);
+    socket.once('close', this.closedWhileConnecting);
   }
 
   /** Sends `websocket.connect` and waits up to `timeoutMs` for the answer. */
@@ -127,31 +147,55 @@ export class WebsocketConnection {
     });
   }
 
+  private readonly closedWhileConnecting = (): void => {
+    if (this.state === 'connecting') this.finish(1006);
+  };
+
   private accept(): void {
-    clearTimeout(this.connectTimer);
-    this.wss.handleUpgrade(this.request, this.socket, this.head, (ws) => this.opened(ws));
+    const { request, head } = this;
+    this.handshakeAnswered();
+    if (!request || !head) return;
+    this.wss.handleUpgrade(request, this.socket, head, (ws) => this.opened(ws));
     if (this.state === 'connecting') this.finish(1006); // the upgrade itself was invalid
   }
 
   private reject(status: 403 | 503, reason: string): void {
     if (this.state !== 'connecting') return;
-    clearTimeout(this.connectTimer);
+    this.handshakeAnswered();
     refuse(this.socket, status, reason);
     this.finish(1006);
   }
 
+  private handshakeAnswered(): void {
+    clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+    this.request = undefined;
+    this.head = undefined;
+  }
+
   private opened(ws: WebSocket): void {
+    // ws listens on the socket from here on.
+    this.socket.off('error', ignoreError);
+    this.socket.off('close', this.closedWhileConnecting);
     this.ws = ws;
     this.state = 'open';
     this.openedAt = Date.now();
     this.lastActivity = this.lastData = this.openedAt;
-    ws.on('error', () => undefined);
-    ws.on('pong', () => (this.pingSentAt = undefined));
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.received(data, isBinary));
-    ws.once('close', (code: number) => this.finish(code));
+    // Shared listeners that find the connection on the socket: no closures per idle socket.
+    (ws as OwnedWebSocket)[CONNECTION] = this;
+    ws.on('error', ignoreError);
+    ws.on('pong', onPong);
+    ws.on('message', onMessage);
+    ws.once('close', onClose);
   }
 
-  private received(data: Buffer, isBinary: boolean): void {
+  /** @internal A pong came: the peer is alive. */
+  ponged(): void {
+    this.pingSentAt = undefined;
+  }
+
+  /** @internal A frame from the client. */
+  received(data: Buffer, isBinary: boolean): void {
     if (this.muted || this.state !== 'open') return;
     this.lastActivity = this.lastData = Date.now();
     const frame: ChannelMessage = { reply_channel: this.replyChannel, path: this.path, order: ++this.order };
@@ -168,10 +212,11 @@ export class WebsocketConnection {
     });
   }
 
-  private finish(code: number): void {
+  /** @internal The socket closed (with `code`), or the handshake ended without opening it. */
+  finish(code: number): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    clearTimeout(this.connectTimer);
+    this.handshakeAnswered();
     this.onClosed(this);
     if (this.muted) return;
     // Best effort: a full channel or an unreachable layer must not throw here.

@@ -110,18 +110,29 @@ export class WebsocketInterface {
       for (const other of others) other(request, socket, head);
       return;
     }
-    let connection: WebsocketConnection | undefined = undefined;
-    const replyChannel = this.dispatcher.open((reply) => connection?.onReply(reply));
-    connection = new WebsocketConnection(replyChannel, path, request, socket, head, this.wss, this.layer, (closed) => {
-      this.connections.delete(closed);
-      this.dispatcher.close(closed.replyChannel);
-    });
+    const replyChannel = this.dispatcher.open();
+    const connection = new WebsocketConnection(
+      replyChannel,
+      path,
+      request,
+      socket,
+      head,
+      this.wss,
+      this.layer,
+      this.onConnectionClosed,
+    );
+    this.dispatcher.attach(replyChannel, connection);
     this.connections.add(connection);
     void connection.connect(
       websocketConnectMessage(request, replyChannel, this.options.proxyHeaders),
       this.options.connectTimeoutMs,
     );
   }
+
+  private readonly onConnectionClosed = (closed: WebsocketConnection): void => {
+    this.connections.delete(closed);
+    this.dispatcher.close(closed.replyChannel);
+  };
 
   private sweep(): void {
     const now = Date.now();

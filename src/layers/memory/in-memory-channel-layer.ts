@@ -64,7 +64,8 @@ export class InMemoryChannelLayer implements GroupsChannelLayer {
   /** group → member channel → time of its latest add (ms). */
   private groups = new Map<string, Map<string, number>>();
   /** channel → groups it belongs to, so an expired channel can leave all of them. */
-  private channelGroups = new Map<string, Set<string>>();
+  /** The groups of each channel: a plain name for the usual one group, a Set beyond (memory per socket). */
+  private channelGroups = new Map<string, string | Set<string>>();
   private readonly totals: Counters = { messages_count: 0, channel_full_count: 0 };
   private channelCounters = new Map<string, Counters>();
   private readonly sweeper: NodeJS.Timeout;
@@ -120,9 +121,10 @@ export class InMemoryChannelLayer implements GroupsChannelLayer {
     if (!members) this.groups.set(group, (members = new Map()));
     members.delete(channel); // re-insert so members stay ordered by their latest add
     members.set(channel, Date.now());
-    let memberOf = this.channelGroups.get(channel);
-    if (!memberOf) this.channelGroups.set(channel, (memberOf = new Set()));
-    memberOf.add(group);
+    const memberOf = this.channelGroups.get(channel);
+    if (memberOf === undefined || memberOf === group) this.channelGroups.set(channel, group);
+    else if (typeof memberOf === 'string') this.channelGroups.set(channel, new Set([memberOf, group]));
+    else memberOf.add(group);
   }
 
   async groupDiscard(group: string, channel: string): Promise<void> {
@@ -324,13 +326,16 @@ export class InMemoryChannelLayer implements GroupsChannelLayer {
     const members = this.groups.get(group);
     if (members?.delete(channel) && members.size === 0) this.groups.delete(group);
     const memberOf = this.channelGroups.get(channel);
-    if (memberOf?.delete(group) && memberOf.size === 0) this.channelGroups.delete(channel);
+    if (memberOf === group) this.channelGroups.delete(channel);
+    else if (typeof memberOf === 'object' && memberOf.delete(group) && memberOf.size === 0) {
+      this.channelGroups.delete(channel);
+    }
   }
 
   private leaveAllGroups(channel: string): void {
     const memberOf = this.channelGroups.get(channel);
-    if (!memberOf) return;
-    for (const group of [...memberOf]) this.removeMember(group, channel);
+    if (memberOf === undefined) return;
+    for (const group of typeof memberOf === 'string' ? [memberOf] : [...memberOf]) this.removeMember(group, channel);
   }
 
   private countersOf(key: string): Counters {
