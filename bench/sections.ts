@@ -27,6 +27,23 @@ export const SECTIONS: readonly BenchSection[] = [
       return { text, json: { ...sections }, failed };
     },
   },
+  {
+    name: 'idle',
+    describe: 'memory per idle WebSocket at 10,000 sockets, beside plain ws and Socket.IO (bench/connections/idle.ts)',
+    // Loaded on use, so the other sections never load the connection scenarios' clients.
+    run: async (redisUrl) => (await import('./connections/idle')).runIdleSection(redisUrl),
+  },
+  {
+    name: 'broadcast',
+    describe: 'group broadcast to 1k and 10k sockets over Redis, beside Socket.IO and its Redis adapter',
+    // Loaded on use, like the idle section: its helpers and clients load only when it runs.
+    run: async (redisUrl) => (await import('./broadcast/section')).broadcastSection.run(redisUrl),
+  },
+  {
+    name: 'churn',
+    describe: 'sustained WebSocket connects/s and handshake p50/p99, beside plain ws (bench/connections/churn.ts)',
+    run: async (redisUrl) => (await import('./connections/churn')).runChurnSection(redisUrl),
+  },
 ];
 
 /** The name of the layer and dispatch scenarios, which run first. */

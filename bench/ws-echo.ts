@@ -1,6 +1,7 @@
 // WebSocket echo: closed-loop round trips through each server, beside a plain `ws` echo server.
-// The client (the `ws` package) runs in the bench process; each server in helper processes.
-import WebSocket from 'ws';
+// The client (the `ws` package, or socket.io-client for the Socket.IO server) runs in the bench
+// process; each server in helper processes.
+import { openClient, type ClientSocket } from './connections/client-socket';
 import { cpu, integer, micros, ms, ratio, spread, table } from './format';
 import type { BenchServer, ServerName } from './servers';
 import { Samples, addCpuTime, startCpuMeter, type CpuTime, type LatencySummary } from './stats';
@@ -24,8 +25,10 @@ const DRAIN_MS = 5000;
 const GOALS: Partial<Record<ServerName, number>> = { 'nestjs-channels in-memory': 0.6, 'nestjs-channels redis': 0.4 };
 /** The servers that carry frames over Redis (redis-server's CPU is measured for them). */
 const REDIS_SERVERS = new Set<ServerName>(['nestjs-channels redis', 'raw Redis relay']);
+/** How long a client socket may take to open before the round fails. */
+const OPEN_TIMEOUT_MS = 10_000;
 export const WS_MESSAGE =
-  '{"event":"echo","data":<n>} (text); channels and plain ws echo it, the Nest gateway returns <n>';
+  '{"event":"echo","data":<n>} (text); channels and plain ws echo it, the Nest gateway returns <n>; Socket.IO: an `echo` event with <n>, emitted back';
 
 export interface WsOutcome {
   server: ServerName;
@@ -42,6 +45,8 @@ export interface WsOutcome {
   goal?: number;
   /** Server CPU (all its processes, redis-server apart) per round trip, µs; 10 ms /proc resolution. */
   serverCpuMicrosPerMessage?: number;
+  /** Round trips per second of server CPU (all its processes): 10⁶ ÷ serverCpuMicrosPerMessage. */
+  messagesPerServerCpuSecond?: number;
   /** redis-server CPU per round trip, µs (INFO cpu), for the server on Redis. */
   redisCpuMicrosPerMessage?: number;
   cpu?: CpuTime & { serverMs: number; redisMs?: number };
@@ -59,23 +64,16 @@ interface RoundResult {
 /** CPU milliseconds redis-server has used so far. */
 export type RedisCpu = () => Promise<number>;
 
-function open(url: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url);
-    socket.once('open', () => resolve(socket)).once('error', reject);
-  });
-}
-
-function replyNumber(data: WebSocket.RawData): number {
-  const value: unknown = JSON.parse(String(data));
-  const n = typeof value === 'object' && value !== null ? (value as { data?: unknown }).data : value;
-  if (typeof n !== 'number') throw new Error(`unexpected reply: ${String(data)}`);
-  return n;
-}
-
 /** One round: warm up, measure, then stop sending and wait for what is in flight. */
 async function runRound(server: BenchServer, shape: WsShape, redisCpu?: RedisCpu): Promise<RoundResult> {
-  const sockets = await Promise.all(Array.from({ length: shape.sockets }, () => open(server.wsUrl)));
+  const opening = Array.from({ length: shape.sockets }, () => openClient(server, OPEN_TIMEOUT_MS));
+  const settled = await Promise.allSettled(opening);
+  const sockets = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const refused = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (refused) {
+    for (const socket of sockets) socket.terminate();
+    throw refused.reason;
+  }
   const latencies = new Samples();
   const sentAt = new Map<number, number>();
   let next = 0;
@@ -84,19 +82,19 @@ async function runRound(server: BenchServer, shape: WsShape, redisCpu?: RedisCpu
   let count = 0;
   let failure: Error | undefined;
   let drained: (() => void) | undefined;
-  const send = (socket: WebSocket): void => {
+  const send = (socket: ClientSocket): void => {
     const n = next++;
     sentAt.set(n, performance.now());
-    socket.send(`{"event":"echo","data":${n}}`);
+    socket.sendEcho(n);
   };
   try {
     for (const socket of sockets) {
-      socket.on('message', (data) => {
+      socket.onEcho((n) => {
         const now = performance.now();
         try {
-          const n = replyNumber(data);
+          if (n instanceof Error) throw n;
           const at = sentAt.get(n);
-          if (at === undefined) throw new Error(`a reply to no message in flight: ${String(data)}`);
+          if (at === undefined) throw new Error(`a reply to no message in flight: ${n}`);
           sentAt.delete(n);
           if (measuring) {
             count++;
@@ -109,7 +107,7 @@ async function runRound(server: BenchServer, shape: WsShape, redisCpu?: RedisCpu
         if (sending) send(socket);
         else if (sentAt.size === 0) drained?.();
       });
-      socket.on('close', () => {
+      socket.onLost(() => {
         if (sending) failure ??= new Error('the server closed the socket');
         sending = false;
         drained?.();
@@ -195,6 +193,7 @@ export async function runWsEcho(servers: readonly BenchServer[], redisCpu: Redis
         roundRates: rounds.map((r) => (r.count / r.measuredMs) * 1000),
         latencyMs: latencies.summary(),
         serverCpuMicrosPerMessage: count > 0 ? (serverMs * 1000) / count : undefined,
+        ...(serverMs > 0 ? { messagesPerServerCpuSecond: count / (serverMs / 1000) } : {}),
         ...(redisMs !== undefined && count > 0 ? { redisCpuMicrosPerMessage: (redisMs * 1000) / count } : {}),
         cpu: { ...cpuTime, serverMs, ...(redisMs === undefined ? {} : { redisMs }) },
       };
@@ -231,6 +230,7 @@ export function formatWsEcho(outcomes: readonly WsOutcome[]): string {
     'p50 ms',
     'p99 ms',
     'server µs/msg',
+    'msgs/server CPU-s',
     'redis µs/msg',
     'server CPU',
     'redis CPU',
@@ -257,6 +257,7 @@ export function formatWsEcho(outcomes: readonly WsOutcome[]): string {
       ms(o.latencyMs.p50),
       ms(o.latencyMs.p99),
       micros(o.serverCpuMicrosPerMessage),
+      o.messagesPerServerCpuSecond === undefined ? '—' : integer(o.messagesPerServerCpuSecond),
       micros(o.redisCpuMicrosPerMessage),
       cpu(share(o.cpu.serverMs, wallMs)),
       o.cpu.redisMs === undefined ? '—' : cpu(share(o.cpu.redisMs, wallMs)),
@@ -266,7 +267,7 @@ export function formatWsEcho(outcomes: readonly WsOutcome[]): string {
     ];
   });
   return [
-    `WebSocket echo (ws client in the bench process, closed loop; ${ROUNDS} interleaved rounds of ${MEASURE_MS / 1000} s after ${WARMUP_MS} ms warm-up; server = its processes (/proc, 10 ms ticks; Redis: interface + runWorker), redis = redis-server (INFO cpu); vs relay = ÷ the raw Redis relay (plain ws + RPUSH/BLPOP, no library: the floor of any Redis-carried design); CPU in % of one core)`,
+    `WebSocket echo (ws client in the bench process, socket.io-client on the websocket transport for Socket.IO (no Redis adapter), closed loop; ${ROUNDS} interleaved rounds of ${MEASURE_MS / 1000} s after ${WARMUP_MS} ms warm-up; server = its processes (/proc, 10 ms ticks; Redis: interface + runWorker), redis = redis-server (INFO cpu); vs relay = ÷ the raw Redis relay (plain ws + RPUSH/BLPOP, no library: the floor of any Redis-carried design); msgs/server CPU-s = round trips per second of server CPU; CPU in % of one core)`,
     table(header, rows, 2),
   ].join('\n');
 }

@@ -1,6 +1,7 @@
-// The servers of the WebSocket echo and HTTP scenarios, each in a helper process of its own:
-// `ws-server.ts <kind> <port> [redis url]`, started by bench/ws-echo.ts and bench/http-bench.ts.
-// Apps with consumers turn on async_hooks process-wide, so none of them runs in the bench process.
+// The servers of the WebSocket echo, HTTP and connection scenarios, each in a helper process of its
+// own: `ws-server.ts <kind> <port> [redis url]`, started by bench/servers.ts. Apps with consumers
+// turn on async_hooks process-wide, so none of them runs in the bench process. Every helper answers
+// memory requests (bench/connections/process-memory.ts) for the idle-connection scenario.
 import 'reflect-metadata';
 import { createServer } from 'node:http';
 import { Controller, Get, Injectable, Module, type INestApplicationContext, type Type } from '@nestjs/common';
@@ -8,9 +9,20 @@ import { NestFactory } from '@nestjs/core';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import Redis from 'ioredis';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { Server as SocketIoServer } from 'socket.io';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ChannelsModule, Consumer, runWorker, sendHttpResponse, type ChannelLayerConfig, type Message } from '../src';
+import {
+  ChannelsModule,
+  Consumer,
+  Group,
+  runWorker,
+  sendHttpResponse,
+  type ChannelLayerConfig,
+  type Message,
+} from '../src';
 import { serveParent } from './child-process';
+import { answerMemoryRequests } from './connections/process-memory';
 
 const SERVER_KINDS = [
   'channels-memory',
@@ -20,11 +32,22 @@ const SERVER_KINDS = [
   'nest-ws',
   'redis-relay-interface',
   'redis-relay-worker',
+  'socketio',
+  'socketio-redis',
+  'channels-accept-memory',
+  'channels-chat-memory',
+  'channels-conn-redis-interface',
+  'channels-accept-redis-worker',
+  'channels-chat-redis-worker',
 ] as const;
 type ServerKind = (typeof SERVER_KINDS)[number];
 
 /** Redis keys of these scenarios, apart from the others' (`bench:`, `bench-dispatch:`). */
 const WS_PREFIX = 'bench-ws:';
+/** The connection scenarios' keys, so Redis memory per connection counts theirs alone. */
+const CONN_PREFIX = 'bench-conn:';
+/** The group every socket of the idle scenario joins, as a chat room's would. */
+const CHAT_GROUP = 'bench-room';
 /** Raised well above the in-flight levels so no send fails with ChannelFull. */
 const CAPACITY = 100_000;
 const LOGGER = ['error', 'warn'] as const;
@@ -47,6 +70,33 @@ class EchoConsumers {
   }
 }
 
+/** Connection churn: accept every socket; the disconnect is consumed so no queue grows. */
+@Injectable()
+class AcceptConsumers {
+  @Consumer('websocket.connect')
+  async connect(message: Message): Promise<void> {
+    await message.replyChannel!.send({ accept: true });
+  }
+
+  @Consumer('websocket.disconnect')
+  disconnect(): void {}
+}
+
+/** Idle connections: what a chat does with each socket, join a room on connect and leave on disconnect. */
+@Injectable()
+class ChatConsumers {
+  @Consumer('websocket.connect')
+  async connect(message: Message): Promise<void> {
+    await new Group(CHAT_GROUP).add(message.replyChannel!);
+    await message.replyChannel!.send({ accept: true });
+  }
+
+  @Consumer('websocket.disconnect')
+  async disconnect(message: Message): Promise<void> {
+    await new Group(CHAT_GROUP).discard(message.replyChannel!);
+  }
+}
+
 @Controller()
 class PlainController {
   @Get('plain')
@@ -55,10 +105,14 @@ class PlainController {
   }
 }
 
-function channelsModule(layer: ChannelLayerConfig, worker: boolean): Type<unknown> {
+function channelsModule(
+  layer: ChannelLayerConfig,
+  worker: boolean,
+  consumers: Type<unknown> = EchoConsumers,
+): Type<unknown> {
   @Module({
     imports: [ChannelsModule.forRoot({ layers: { default: layer }, worker: { enabled: worker } })],
-    providers: [EchoConsumers],
+    providers: [consumers],
     controllers: [PlainController],
   })
   class EchoAppModule {}
@@ -156,6 +210,32 @@ async function redisRelayWorker(redisUrl: string): Promise<() => Promise<void>> 
   };
 }
 
+/** The Socket.IO room of every socket (the idle scenario's chat room; harmless to the echo). */
+const SOCKET_IO_ROOM = 'bench-room';
+
+/**
+ * Socket.IO on a plain HTTP server: each socket joins a room and gets its `echo` events back.
+ * With a Redis URL, rooms go through @socket.io/redis-adapter (pub/sub, as a cluster would).
+ */
+async function socketIo(port: number, redisUrl: string | undefined): Promise<() => Promise<void>> {
+  const server = createServer((_req, res) => res.end('ok'));
+  const io = new SocketIoServer(server, { serveClient: false });
+  const pub = redisUrl ? new Redis(redisUrl) : undefined;
+  const sub = pub?.duplicate();
+  if (pub && sub) io.adapter(createAdapter(pub, sub, { key: `${CONN_PREFIX}socket.io` }));
+  io.on('connection', (socket) => {
+    void socket.join(SOCKET_IO_ROOM);
+    socket.on('echo', (data: unknown) => socket.emit('echo', data));
+  });
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
+  return async () => {
+    io.disconnectSockets(true);
+    await new Promise<void>((resolve) => io.close(() => resolve()));
+    pub?.disconnect();
+    sub?.disconnect();
+  };
+}
+
 async function start(kind: string, port: number, redisUrl: string | undefined): Promise<() => Promise<void>> {
   const url = (): string => {
     if (!redisUrl) throw new Error(`${kind} needs a redis url`);
@@ -165,6 +245,15 @@ async function start(kind: string, port: number, redisUrl: string | undefined): 
     backend: 'redis',
     options: { hosts: [url()], prefix: WS_PREFIX, capacity: CAPACITY },
   });
+  const connRedis = (): ChannelLayerConfig => ({
+    backend: 'redis',
+    options: { hosts: [url()], prefix: CONN_PREFIX, capacity: CAPACITY },
+  });
+  const worker = async (module: Type<unknown>): Promise<() => Promise<void>> => {
+    const { app } = await runWorker(module, { nest: { logger: [...LOGGER] } });
+    return () => (app as INestApplicationContext).close();
+  };
+  const memory: ChannelLayerConfig = { backend: 'memory', options: { capacity: CAPACITY } };
   switch (kind as ServerKind) {
     case 'channels-memory':
       return listen(channelsModule({ backend: 'memory', options: { capacity: CAPACITY } }, true), port, false);
@@ -182,13 +271,30 @@ async function start(kind: string, port: number, redisUrl: string | undefined): 
       return redisRelayInterface(port, url());
     case 'redis-relay-worker':
       return redisRelayWorker(url());
+    case 'socketio':
+      return socketIo(port, undefined);
+    case 'socketio-redis':
+      return socketIo(port, url());
+    case 'channels-accept-memory':
+      return listen(channelsModule(memory, true, AcceptConsumers), port, false);
+    case 'channels-chat-memory':
+      return listen(channelsModule(memory, true, ChatConsumers), port, false);
+    case 'channels-conn-redis-interface':
+      return listen(channelsModule(connRedis(), false, AcceptConsumers), port, false);
+    case 'channels-accept-redis-worker':
+      return worker(channelsModule(connRedis(), true, AcceptConsumers));
+    case 'channels-chat-redis-worker':
+      return worker(channelsModule(connRedis(), true, ChatConsumers));
     default:
       throw new Error(`usage: ws-server.ts <${SERVER_KINDS.join('|')}> <port> [redis url]`);
   }
 }
 
 start(process.argv[2], Number(process.argv[3] ?? 0), process.argv[4]).then(
-  (close) => serveParent(close),
+  (close) => {
+    answerMemoryRequests();
+    serveParent(close);
+  },
   (error: unknown) => {
     console.error(error);
     process.exit(1);

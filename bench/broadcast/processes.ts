@@ -1,0 +1,140 @@
+// The helper processes of one broadcast scenario (servers and clients): started together, every
+// request bounded by a deadline, and all of them stopped at the end, on failure and on signals.
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { startBenchChild, type BenchChild } from '../child-process';
+import { processCpuMs } from '../worker-process';
+import { expectReply, type ClientRequest, type ServerRequest } from './protocol';
+
+const SERVER_SCRIPT = join('bench', 'broadcast', 'server.ts');
+const CLIENT_SCRIPT = join('bench', 'broadcast', 'client.ts');
+
+export type ServerKind = 'channels-interface' | 'channels-worker' | 'socket.io';
+
+/** A helper process with bounded requests: one at a time (replies are not tagged). */
+export class Helper {
+  /** Set once a request timed out: its late reply would answer the next one, so no more are sent. */
+  private broken: string | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly label: string,
+    private readonly child: BenchChild,
+  ) {}
+
+  get pid(): number {
+    return this.child.pid;
+  }
+
+  /** CPU ms this process has used so far (/proc, 10 ms resolution); NaN once it has gone. */
+  cpuMs(): number {
+    try {
+      return processCpuMs(this.child.pid);
+    } catch {
+      return NaN;
+    }
+  }
+
+  /** Sends `message` (after any request in progress) and checks the reply's type. */
+  request<T extends { type: string }>(
+    message: ClientRequest | ServerRequest,
+    type: T['type'],
+    timeoutMs: number,
+  ): Promise<T> {
+    const run = async (): Promise<T> => {
+      if (this.broken) throw new Error(`${this.label}: ${this.broken}`);
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          this.broken = `no answer to ${message.type} within ${timeoutMs / 1000} s`;
+          reject(new Error(`${this.label}: ${this.broken}`));
+        }, timeoutMs);
+      });
+      try {
+        return expectReply<T>(await Promise.race([this.child.request(message), deadline]), type);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  stop(): Promise<void> {
+    return this.child.stop();
+  }
+}
+
+const running = new Set<Helper>();
+
+/** A port free just now on 127.0.0.1 (the helper listens on it next). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject).listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+async function start(label: string, script: string, args: readonly string[]): Promise<Helper> {
+  const helper = new Helper(label, await startBenchChild(script, args));
+  running.add(helper);
+  return helper;
+}
+
+export function startServer(label: string, kind: ServerKind, port: number, redisUrl: string): Promise<Helper> {
+  return start(label, SERVER_SCRIPT, [kind, String(port), redisUrl]);
+}
+
+export function startClient(label: string): Promise<Helper> {
+  return start(label, CLIENT_SCRIPT, []);
+}
+
+/** Helpers starting at once: each start compiles TypeScript and boots Nest, CPU-bound on a small machine. */
+const START_CONCURRENCY = 2;
+
+/**
+ * Starts every helper in `plan`, two at a time (so a busy machine does not push a start past its
+ * 30 s limit); if any fails, the others are stopped and its error is thrown, so a scenario has
+ * all its processes or none.
+ */
+export async function startAll(plan: ReadonlyArray<() => Promise<Helper>>): Promise<Helper[]> {
+  const results: Array<PromiseSettledResult<Helper>> = [];
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < plan.length && !results.some((r) => r?.status === 'rejected')) {
+      const i = next++;
+      results[i] = await plan[i]().then(
+        (value): PromiseFulfilledResult<Helper> => ({ status: 'fulfilled', value }),
+        (reason: unknown): PromiseRejectedResult => ({ status: 'rejected', reason }),
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: START_CONCURRENCY }, lane));
+  const started = results.flatMap((r) => (r?.status === 'fulfilled' ? [r.value] : []));
+  const failure = results.find((r): r is PromiseRejectedResult => r?.status === 'rejected');
+  if (failure || started.length !== plan.length) {
+    await stopHelpers(started);
+    throw failure?.reason ?? new Error('a helper did not start');
+  }
+  return started;
+}
+
+export async function stopHelpers(helpers: readonly Helper[]): Promise<void> {
+  await Promise.allSettled(
+    helpers.map(async (helper) => {
+      running.delete(helper);
+      await helper.stop();
+    }),
+  );
+}
+
+/** Stops every helper still running (the section's finally, and signals). */
+export function stopAllHelpers(): Promise<void> {
+  return stopHelpers([...running]);
+}
