@@ -7,6 +7,8 @@ export const percent = (value: number | undefined): string =>
 export const ratio = (value: number | undefined): string => (value === undefined ? '—' : `${Math.floor(value * 100)}%`);
 export const ms = (value: number): string => value.toFixed(value < 1 ? 3 : value < 10 ? 2 : 1);
 export const fixed2 = (value: number | undefined): string => (value === undefined ? '—' : value.toFixed(2));
+/** CPU used over a stretch of wall time, in % of one core. */
+export const cpuShare = (cpuMs: number, wallMs: number): number => (cpuMs / wallMs) * 100;
 export const cpu = (value: number | undefined): string => (value === undefined ? '—' : `${Math.round(value)}%`);
 export const micros = (value: number | undefined): string =>
   value === undefined ? '—' : value.toFixed(value < 10 ? 2 : 0);

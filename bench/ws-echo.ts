@@ -2,7 +2,7 @@
 // The client (the `ws` package, or socket.io-client for the Socket.IO server) runs in the bench
 // process; each server in helper processes.
 import { openClient, type ClientSocket } from './connections/client-socket';
-import { cpu, integer, micros, ms, ratio, spread, table } from './format';
+import { cpuShare, cpu, integer, micros, ms, ratio, spread, table } from './format';
 import type { BenchServer, ServerName } from './servers';
 import { Samples, addCpuTime, startCpuMeter, type CpuTime, type LatencySummary } from './stats';
 
@@ -215,9 +215,6 @@ export async function runWsEcho(servers: readonly BenchServer[], redisCpu: Redis
   return outcomes;
 }
 
-/** CPU of a stretch as % of one core. */
-const share = (cpuMs: number, wallMs: number): number => (cpuMs / wallMs) * 100;
-
 export function formatWsEcho(outcomes: readonly WsOutcome[]): string {
   const header = [
     'server',
@@ -259,11 +256,11 @@ export function formatWsEcho(outcomes: readonly WsOutcome[]): string {
       micros(o.serverCpuMicrosPerMessage),
       o.messagesPerServerCpuSecond === undefined ? '—' : integer(o.messagesPerServerCpuSecond),
       micros(o.redisCpuMicrosPerMessage),
-      cpu(share(o.cpu.serverMs, wallMs)),
-      o.cpu.redisMs === undefined ? '—' : cpu(share(o.cpu.redisMs, wallMs)),
-      cpu(share(o.cpu.clientMs, wallMs)),
-      cpu(share(o.cpu.machineMs, wallMs)),
-      cpu(share(o.cpu.stealMs, wallMs)),
+      cpu(cpuShare(o.cpu.serverMs, wallMs)),
+      o.cpu.redisMs === undefined ? '—' : cpu(cpuShare(o.cpu.redisMs, wallMs)),
+      cpu(cpuShare(o.cpu.clientMs, wallMs)),
+      cpu(cpuShare(o.cpu.machineMs, wallMs)),
+      cpu(cpuShare(o.cpu.stealMs, wallMs)),
     ];
   });
   return [

@@ -2,7 +2,7 @@
 // closing it and starting over, through a `websocket.connect` consumer that accepts, beside plain
 // `ws` (and Socket.IO). Sustained connects/s and the handshake's latency (new socket → open).
 import type Redis from 'ioredis';
-import { cpu, integer, micros, ms, ratio, spread, table } from '../format';
+import { cpuShare, cpu, integer, micros, ms, ratio, spread, table } from '../format';
 import { RedisProbe } from '../redis-stats';
 import type { SectionResult } from '../sections';
 import { startServer, type BenchServer } from '../servers';
@@ -209,8 +209,6 @@ export async function runChurn(redisUrl: string): Promise<ChurnOutcome[]> {
   }
 }
 
-const share = (cpuMs: number, wallMs: number): number => (cpuMs / wallMs) * 100;
-
 export function formatChurn(outcomes: readonly ChurnOutcome[]): string {
   const header = [
     'server',
@@ -239,11 +237,11 @@ export function formatChurn(outcomes: readonly ChurnOutcome[]): string {
       ms(o.handshakeMs.p99),
       integer(o.errors ?? 0),
       micros(o.serverCpuMicrosPerConnect),
-      cpu(share(o.cpu.serverMs, wallMs)),
-      o.cpu.redisMs === undefined ? '—' : cpu(share(o.cpu.redisMs, wallMs)),
-      cpu(share(o.cpu.clientMs, wallMs)),
-      cpu(share(o.cpu.machineMs, wallMs)),
-      cpu(share(o.cpu.stealMs, wallMs)),
+      cpu(cpuShare(o.cpu.serverMs, wallMs)),
+      o.cpu.redisMs === undefined ? '—' : cpu(cpuShare(o.cpu.redisMs, wallMs)),
+      cpu(cpuShare(o.cpu.clientMs, wallMs)),
+      cpu(cpuShare(o.cpu.machineMs, wallMs)),
+      cpu(cpuShare(o.cpu.stealMs, wallMs)),
     ];
   });
   const errors = outcomes.flatMap((o) => [

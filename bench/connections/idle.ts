@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type Redis from 'ioredis';
 import type { BenchChild } from '../child-process';
-import { cpu, integer, table } from '../format';
+import { cpuShare, cpu, integer, table } from '../format';
 import type { SectionResult } from '../sections';
 import { requestWithin, startHelper, startServer, stopHelpers, type BenchServer } from '../servers';
 import { startCpuMeter, type CpuTime } from '../stats';
@@ -226,8 +226,6 @@ export async function runIdle(redisUrl: string): Promise<IdleOutcome[]> {
 const kb = (bytes: number | undefined): string => (bytes === undefined ? '—' : (bytes / 1024).toFixed(1));
 /** A ratio as ×: 1.50× means half as much again. */
 const times = (value: number | undefined): string => (value === undefined ? '—' : `${value.toFixed(2)}×`);
-const share = (cpuMs: number, wallMs: number): number => (cpuMs / wallMs) * 100;
-
 export function formatIdle(outcomes: readonly IdleOutcome[]): string {
   const header = [
     'server',
@@ -263,10 +261,10 @@ export function formatIdle(outcomes: readonly IdleOutcome[]): string {
       kb(o.redisBytesPerConnection),
       (o.openMs / 1000).toFixed(1),
       integer(o.opensPerSecond ?? 0),
-      cpu(share(o.cpu.serverMs, wallMs)),
-      cpu(share(o.cpu.clientProcessesMs, wallMs)),
-      cpu(share(o.cpu.machineMs, wallMs)),
-      cpu(share(o.cpu.stealMs, wallMs)),
+      cpu(cpuShare(o.cpu.serverMs, wallMs)),
+      cpu(cpuShare(o.cpu.clientProcessesMs, wallMs)),
+      cpu(cpuShare(o.cpu.machineMs, wallMs)),
+      cpu(cpuShare(o.cpu.stealMs, wallMs)),
     ];
   });
   return [
