@@ -2,7 +2,7 @@
 // in a process of its own on a port of its own; every one started (and every client helper started
 // through startHelper) is stopped by stopAllServers, signals included.
 import type { Serializable } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../test/support/redis-server';
 import { join } from 'node:path';
 import { startBenchChild, type BenchChild } from './child-process';
 import { isProcessMemory, type HeapSnapshotReply, type ProcessMemory } from './connections/process-memory';
@@ -47,19 +47,6 @@ export interface HelperOptions {
 const MEMORY_TIMEOUT_MS = 30_000;
 
 const running = new Set<BenchChild>();
-
-/** A port free just now on 127.0.0.1 (the helper listens on it next). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject).listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 /**
  * Starts a bench helper script (bench/child-process.ts) that stopAllServers stops too. Node options

@@ -1,6 +1,5 @@
 // The helper processes of one broadcast scenario (servers and clients): started together, every
 // request bounded by a deadline, and all of them stopped at the end, on failure and on signals.
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { startBenchChild, type BenchChild } from '../child-process';
 import { processCpuMs } from '../worker-process';
@@ -67,19 +66,6 @@ export class Helper {
 }
 
 const running = new Set<Helper>();
-
-/** A port free just now on 127.0.0.1 (the helper listens on it next). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject).listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 async function start(label: string, script: string, args: readonly string[]): Promise<Helper> {
   const helper = new Helper(label, await startBenchChild(script, args));

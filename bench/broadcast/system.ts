@@ -1,6 +1,7 @@
 // One system under test at one size: its server processes, two client processes holding N/2
 // sockets each (one per server), and the way it sends a broadcast.
-import { freePort, startAll, startClient, startServer, stopHelpers, type Helper } from './processes';
+import { freePort } from '../../test/support/redis-server';
+import { startAll, startClient, startServer, stopHelpers, type Helper } from './processes';
 import { drive, type Sender } from './drive';
 import { WS_PATH, type ClientKind, type MembersReply, type OpenedReply, type ResultsReply } from './protocol';
 import { channelsSender, socketIoSender, type ChannelsSender } from './senders';

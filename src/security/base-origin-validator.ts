@@ -1,37 +1,10 @@
 import { UseGuards, type CanActivate, type ExecutionContext, type Type } from '@nestjs/common';
 import type { Message } from '../channels/message';
+import { headerValues } from '../channels/message-headers';
 import { CHANNELS_CONTEXT, getConsumerArgs } from '../consumers/consumer-context';
 import { DenyConnection } from '../consumers/exceptions';
 
 const CONNECT_CHANNEL = 'websocket.connect';
-
-/** Text of a header name or value: bytes are read as latin1, so that non-ASCII bytes stay visible. */
-function headerText(value: unknown): string | null {
-  if (typeof value === 'string') return value;
-  if (!(value instanceof Uint8Array)) return null;
-  return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1');
-}
-
-/**
- * The first Origin header of a connect message, or null. ASGI headers are `[name, value]` byte pairs
- * (entries too short are skipped, as in Channels); the legacy dict form `{ origin: '...' }` is read too,
- * where Channels 1.x denied it every time (quirk Q11).
- */
-function findOrigin(headers: unknown): string | null {
-  if (Array.isArray(headers)) {
-    for (const pair of headers as unknown[]) {
-      if (!Array.isArray(pair) || pair.length < 2) continue;
-      if (headerText(pair[0])?.toLowerCase() === 'origin') return headerText(pair[1]);
-    }
-    return null;
-  }
-  if (typeof headers === 'object' && headers !== null && !(headers instanceof Uint8Array)) {
-    for (const [name, value] of Object.entries(headers)) {
-      if (name.toLowerCase() === 'origin') return headerText(value);
-    }
-  }
-  return null;
-}
 
 // Channels decodes the value as ASCII and denies what fails; latin1 decoding kept any high byte visible.
 const isAscii = (text: string): boolean => [...text].every((char) => char.charCodeAt(0) < 0x80);
@@ -60,7 +33,9 @@ export abstract class BaseOriginValidator implements CanActivate {
     if (context.getType<string>() !== CHANNELS_CONTEXT) return true;
     const { message } = getConsumerArgs(context);
     if (message.channel.name !== CONNECT_CHANNEL) return true;
-    const origin = findOrigin(message.content.headers);
+    // The first Origin of the ASGI `[name, value]` pairs, or of the legacy object form, where
+    // Channels 1.x denied it every time (quirk Q11).
+    const origin = headerValues(message.content, 'origin')[0] ?? null;
     if (origin === null) throw new DenyConnection('Origin not allowed: no Origin header');
     if (!isAscii(origin)) throw new DenyConnection('Origin not allowed: the Origin header is not ASCII');
     if (!(await this.validateOrigin(message, origin))) {

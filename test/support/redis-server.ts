@@ -17,13 +17,15 @@ export interface SpawnedRedis extends TestRedis {
   kill(): Promise<void>;
 }
 
+/** A port free just now on 127.0.0.1 (whoever asked listens on it next); used by the tests and the bench. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.once('error', reject).listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
