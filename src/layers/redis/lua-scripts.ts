@@ -3,20 +3,25 @@ import { createHash } from 'node:crypto';
 /*
  * Redis data layout (all keys start with the layer's prefix, `asgi:` by default):
  *
- *   <channel>            list of entries; for `foo!bar` the list is `foo!` (one per process prefix)
- *   group:<group>        sorted set: member channel → time of its latest add (ms)
- *   groupcap:<group>     hash: member channel → capacity of its list (so a group send needs no
- *                        round trip back to the client to look capacities up)
- *   chgroups:<channel>   set of groups on this host that hold the channel (to drop it from all of
- *                        them when one of its messages expires)
- *   stats:<name>         hash of counters (messages_count, channel_full_count), one hour from its
- *                        first count
+ *   <channel>                 list of entries; for `foo!bar` the list is `foo!` (one per process prefix)
+ *   gbases:<group>            hash: base → capacity of its list. A base is a process prefix (`foo!`)
+ *                             or a whole channel name without `!`.
+ *   gmembers:<group>:<base>   sorted set: local part (empty for a channel without `!`) → time of
+ *                             its latest add (ms)
+ *   glocals:<group>:<base>    string: the same local parts, each after a comma (`,a,b,c`), appended
+ *                             on add and cut out on leave, so a group send copies it whole instead
+ *                             of walking the members
+ *   chgroups:<channel>        set of groups on this host that hold the channel (to drop it from all
+ *                             of them when one of its messages expires)
+ *   stats:<name>              hash of counters (messages_count, channel_full_count), one hour from
+ *                             its first count
  *
  * An entry is `<expiry ms, 14 digits><local parts, comma-separated>\n<payload>`. Normal and `?`
- * channels have one empty local part. A group send puts ONE entry per process prefix with every
- * local part of that prefix's members in it, so a broadcast costs one list push per interface
- * server, not one per socket. Timestamps come from the Redis server's clock (TIME), so clients'
- * clocks never disagree about expiry.
+ * channels have one empty local part. A group send puts ONE entry per base with every local part
+ * of that base's members in it, so a broadcast costs one list push per interface server, not one
+ * per socket, and its Redis time grows with the number of bases, not of members (apart from
+ * copying the bytes of the local parts). Timestamps come from the Redis server's clock (TIME), so
+ * clients' clocks never disagree about expiry.
  *
  * Each script carries only the helpers it uses: Lua makes a closure per helper on every call.
  * ARGV[1] is always the prefix.
@@ -39,16 +44,42 @@ local function count(stats, base, field, n)
   end
 end`;
 
+// Membership helpers: split a channel into base and local part; cut a local part out of a
+// `,a,b,c` list; take one member out of a group, keeping its local-parts string in step.
+const MEMBERSHIP = `
+local function split(ch)
+  local bang = string.find(ch, '!', 1, true)
+  if bang then return string.sub(ch, 1, bang), string.sub(ch, bang + 1) end
+  return ch, ''
+end
+local function without(locals, loc)
+  local at = string.find(locals .. ',', ',' .. loc .. ',', 1, true)
+  if not at then return locals end
+  return string.sub(locals, 1, at - 1) .. string.sub(locals, at + #loc + 1)
+end
+local function leave(group, base, loc)
+  local mk = prefix .. 'gmembers:' .. group .. ':' .. base
+  if redis.call('ZREM', mk, loc) == 0 then return end
+  local lk = prefix .. 'glocals:' .. group .. ':' .. base
+  local ttl = redis.call('PTTL', mk)
+  if ttl == -2 then
+    redis.call('DEL', lk)
+    redis.call('HDEL', prefix .. 'gbases:' .. group, base)
+    return
+  end
+  local locals = redis.call('GET', lk)
+  if locals and ttl > 0 then redis.call('SET', lk, without(locals, loc), 'PX', ttl)
+  elseif locals then redis.call('SET', lk, without(locals, loc)) end
+end`;
+
 // Expiry clean-up: an expired entry's channels leave every group on this host (and are
 // reported back in dead, for the client to clean the other hosts).
 const EXPIRY = `
 local function gc(ch)
   local rk = prefix .. 'chgroups:' .. ch
   local gs = redis.call('SMEMBERS', rk)
-  for i = 1, #gs do
-    redis.call('ZREM', prefix .. 'group:' .. gs[i], ch)
-    redis.call('HDEL', prefix .. 'groupcap:' .. gs[i], ch)
-  end
+  local base, loc = split(ch)
+  for i = 1, #gs do leave(gs[i], base, loc) end
   if #gs > 0 then redis.call('DEL', rk) end
 end
 local function bury(base, e, dead)
@@ -90,46 +121,38 @@ local function push(base, locals, n, payload, now, expiry, cap, stats, dead)
   return true
 end`;
 
-const TRIM_MEMBERS = `
-local function trim_members(group, now, gexp)
-  local gk = prefix .. 'group:' .. group
-  local old = redis.call('ZRANGEBYSCORE', gk, '-inf', now - gexp)
-  for i = 1, #old do
-    redis.call('ZREM', gk, old[i])
-    redis.call('HDEL', prefix .. 'groupcap:' .. group, old[i])
-    redis.call('SREM', prefix .. 'chgroups:' .. old[i], group)
+// One base of a group, ready to send: members older than the group expiry leave first, and the
+// local-parts string is rebuilt if it went missing. Returns the local parts (`a,b,c`) and their
+// count, or nil when the base has no members left.
+const GROUP_BASE = `
+local function live_locals(group, base, now, gexp)
+  local mk = prefix .. 'gmembers:' .. group .. ':' .. base
+  local lk = prefix .. 'glocals:' .. group .. ':' .. base
+  local oldest = redis.call('ZRANGE', mk, 0, 0, 'WITHSCORES')
+  if #oldest == 0 then
+    redis.call('HDEL', prefix .. 'gbases:' .. group, base)
+    redis.call('DEL', lk)
+    return nil
   end
-end`;
-
-// members: flat list channel, capacity, channel, capacity... from index first
-const PUSH_MEMBERS = `
-local function push_members(members, first, payload, now, expiry, stats, dead)
-  local order, locals, caps = {}, {}, {}
-  for i = first, #members, 2 do
-    local ch = members[i]
-    local bang = string.find(ch, '!', 1, true)
-    local base, loc = ch, ''
-    if bang then base = string.sub(ch, 1, bang); loc = string.sub(ch, bang + 1) end
-    if not locals[base] then
-      locals[base] = {}; caps[base] = tonumber(members[i + 1]); order[#order + 1] = base
-    end
-    local l = locals[base]
-    l[#l + 1] = loc
+  local locals = redis.call('GET', lk)
+  if tonumber(oldest[2]) <= now - gexp then
+    local old = redis.call('ZRANGEBYSCORE', mk, '-inf', now - gexp)
+    for i = 1, #old do redis.call('SREM', prefix .. 'chgroups:' .. base .. old[i], group) end
+    redis.call('ZREMRANGEBYSCORE', mk, '-inf', now - gexp)
+    locals = nil
   end
-  for _, base in ipairs(order) do trim_expired(base, now, dead) end
-  local gone = {}
-  for i = 1, #dead do gone[dead[i]] = true end
-  local sent = 0
-  for _, base in ipairs(order) do
-    local live = {}
-    for _, loc in ipairs(locals[base]) do
-      if not gone[base .. loc] then live[#live + 1] = loc end
-    end
-    if #live > 0 and push(base, table.concat(live, ','), #live, payload, now, expiry, caps[base], stats, dead) then
-      sent = sent + #live
-    end
+  local n = redis.call('ZCARD', mk)
+  if n == 0 then
+    redis.call('HDEL', prefix .. 'gbases:' .. group, base)
+    redis.call('DEL', lk)
+    return nil
   end
-  return sent
+  if not locals then
+    locals = ',' .. table.concat(redis.call('ZRANGE', mk, 0, -1), ',')
+    local ttl = redis.call('PTTL', mk)
+    if ttl > 0 then redis.call('SET', lk, locals, 'PX', ttl) else redis.call('SET', lk, locals) end
+  end
+  return string.sub(locals, 2), n
 end`;
 
 const lua = (...parts: string[]): string => [PRELUDE, ...parts].join('\n');
@@ -148,6 +171,7 @@ local key = prefix .. base
 local dead = {}
 local len = redis.call('RPUSH', key, string.format('%014d', now + expiry) .. ARGV[3] .. '\\n' .. payload)
 if len > cap then
+  ${MEMBERSHIP}
   ${EXPIRY}
   trim_expired(base, now, dead)
   if redis.call('LLEN', key) > cap then
@@ -164,6 +188,7 @@ return {1, dead}`,
 /** Non-blocking receive. ARGV: prefix, base... → {index of base or 0, entry or '', dead} */
 export const RECEIVE = lua(
   NOW,
+  MEMBERSHIP,
   EXPIRY,
   `
 local now = now_ms()
@@ -183,67 +208,110 @@ return {0, '', dead}`,
 /** ARGV: prefix, group, channel, capacity, group expiry ms */
 export const GROUP_ADD = lua(
   NOW,
+  MEMBERSHIP,
   `
 local group, ch, gexp = ARGV[2], ARGV[3], tonumber(ARGV[5])
-local gk, ck, rk = prefix .. 'group:' .. group, prefix .. 'groupcap:' .. group, prefix .. 'chgroups:' .. ch
-redis.call('ZADD', gk, now_ms(), ch)
-redis.call('HSET', ck, ch, ARGV[4])
+local base, loc = split(ch)
+local gk, rk = prefix .. 'gbases:' .. group, prefix .. 'chgroups:' .. ch
+local mk, lk = prefix .. 'gmembers:' .. group .. ':' .. base, prefix .. 'glocals:' .. group .. ':' .. base
+if redis.call('ZADD', mk, now_ms(), loc) == 1 then
+  -- A missing string with other members is rebuilt by the next send; never append to a fragment.
+  if redis.call('ZCARD', mk) == 1 then redis.call('SET', lk, ',' .. loc)
+  elseif redis.call('EXISTS', lk) == 1 then redis.call('APPEND', lk, ',' .. loc) end
+end
+redis.call('HSET', gk, base, ARGV[4])
 redis.call('SADD', rk, group)
 redis.call('PEXPIRE', gk, gexp)
-redis.call('PEXPIRE', ck, gexp)
+redis.call('PEXPIRE', mk, gexp)
+redis.call('PEXPIRE', lk, gexp)
 redis.call('PEXPIRE', rk, gexp)
 return 1`,
 );
 
 /** ARGV: prefix, group, channel */
-export const GROUP_DISCARD = lua(`
-local group, ch = ARGV[2], ARGV[3]
-redis.call('ZREM', prefix .. 'group:' .. group, ch)
-redis.call('HDEL', prefix .. 'groupcap:' .. group, ch)
-redis.call('SREM', prefix .. 'chgroups:' .. ch, group)
-return 1`);
-
-/** ARGV: prefix, group, group expiry ms → flat channel, capacity list of live members */
-export const GROUP_MEMBERS = lua(
-  NOW,
-  TRIM_MEMBERS,
+export const GROUP_DISCARD = lua(
+  MEMBERSHIP,
   `
-trim_members(ARGV[2], now_ms(), tonumber(ARGV[3]))
-return redis.call('HGETALL', prefix .. 'groupcap:' .. ARGV[2])`,
+local group, ch = ARGV[2], ARGV[3]
+local base, loc = split(ch)
+leave(group, base, loc)
+redis.call('SREM', prefix .. 'chgroups:' .. ch, group)
+return 1`,
 );
 
-/** Whole group send on the host that holds the group (single host). ARGV: prefix, group, payload, expiry ms, group expiry ms, stats → {sent, dead} */
+/** ARGV: prefix, group, group expiry ms → flat base, capacity, local parts (`a,b,c`), count... */
+export const GROUP_MEMBERS = lua(
+  NOW,
+  GROUP_BASE,
+  `
+local now, gexp, group = now_ms(), tonumber(ARGV[3]), ARGV[2]
+local bases = redis.call('HGETALL', prefix .. 'gbases:' .. group)
+local out = {}
+for i = 1, #bases, 2 do
+  local locals, n = live_locals(group, bases[i], now, gexp)
+  if locals then
+    out[#out + 1] = bases[i]; out[#out + 1] = bases[i + 1]; out[#out + 1] = locals; out[#out + 1] = n
+  end
+end
+return out`,
+);
+
+/** Whole group send on the host that holds the group (single host). ARGV: prefix, group, payload, expiry ms, group expiry ms, stats → {members sent to, dead} */
 export const GROUP_SEND = lua(
   NOW,
   COUNT,
+  MEMBERSHIP,
   EXPIRY,
   PUSH,
-  TRIM_MEMBERS,
-  PUSH_MEMBERS,
+  GROUP_BASE,
   `
-local now = now_ms()
-trim_members(ARGV[2], now, tonumber(ARGV[5]))
-local members = redis.call('HGETALL', prefix .. 'groupcap:' .. ARGV[2])
+local now, group, payload, expiry, gexp = now_ms(), ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local bases = redis.call('HGETALL', prefix .. 'gbases:' .. group)
 local dead = {}
-local sent = push_members(members, 1, ARGV[3], now, tonumber(ARGV[4]), ARGV[6], dead)
+-- Expired entries first: their channels leave the group before it is read.
+for i = 1, #bases, 2 do trim_expired(bases[i], now, dead) end
+local sent = 0
+for i = 1, #bases, 2 do
+  local locals, n = live_locals(group, bases[i], now, gexp)
+  if locals and push(bases[i], locals, n, payload, now, expiry, tonumber(bases[i + 1]), ARGV[6], dead) then
+    sent = sent + n
+  end
+end
 return {sent, dead}`,
 );
 
-/** Group send to members living on this host (several hosts). ARGV: prefix, payload, expiry ms, stats, channel, capacity... */
+/** Group send to the bases living on this host (several hosts). ARGV: prefix, payload, expiry ms, stats, then base, capacity, local parts, count... → {members sent to, dead} */
 export const GROUP_PUSH = lua(
   NOW,
   COUNT,
+  MEMBERSHIP,
   EXPIRY,
   PUSH,
-  PUSH_MEMBERS,
   `
+local now, payload, expiry = now_ms(), ARGV[2], tonumber(ARGV[3])
 local dead = {}
-local sent = push_members(ARGV, 5, ARGV[2], now_ms(), tonumber(ARGV[3]), ARGV[4], dead)
+for i = 5, #ARGV, 4 do trim_expired(ARGV[i], now, dead) end
+local sent = 0
+for i = 5, #ARGV, 4 do
+  local base, locals, n = ARGV[i], ',' .. ARGV[i + 2], tonumber(ARGV[i + 3])
+  -- Members whose messages just expired here are cut out (their groups live on another host).
+  for j = 1, #dead do
+    local b, loc = split(dead[j])
+    if b == base then
+      local cut = without(locals, loc)
+      if cut ~= locals then locals = cut; n = n - 1 end
+    end
+  end
+  if n > 0 and push(base, string.sub(locals, 2), n, payload, now, expiry, tonumber(ARGV[i + 1]), ARGV[4], dead) then
+    sent = sent + n
+  end
+end
 return {sent, dead}`,
 );
 
 /** Channels whose messages expired elsewhere leave their groups on this host. ARGV: prefix, channel... */
 export const FORGET_CHANNELS = lua(
+  MEMBERSHIP,
   EXPIRY,
   `
 for i = 2, #ARGV do gc(ARGV[i]) end

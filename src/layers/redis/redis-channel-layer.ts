@@ -35,6 +35,14 @@ interface StashedMessage {
   expiresAt: number;
 }
 
+/** One base of a group as GROUP_MEMBERS returns it: `locals` is its members' local parts, comma-separated. */
+interface GroupBase {
+  base: string;
+  capacity: number;
+  locals: string;
+  count: number;
+}
+
 interface ShardPlan {
   shard: RedisShard;
   bases: string[];
@@ -199,9 +207,10 @@ export class RedisChannelLayer implements GroupsChannelLayer {
   async groupChannels(group: string): Promise<string[]> {
     this.assertOpen();
     assertGroupName(group);
-    const flat = await this.groupMembers(group);
     const members: string[] = [];
-    for (let i = 0; i < flat.length; i += 2) members.push(flat[i]);
+    for (const { base, locals } of await this.groupBases(group)) {
+      for (const local of locals.split(',')) members.push(base + local);
+    }
     return members;
   }
 
@@ -221,18 +230,17 @@ export class RedisChannelLayer implements GroupsChannelLayer {
       this.forgetElsewhere(dead, home);
       return;
     }
-    // Several hosts: members from the group's host, then one push script per host, in parallel.
-    const flat = await this.groupMembers(group);
-    const byShard = new Map<RedisShard, string[]>();
-    for (let i = 0; i < flat.length; i += 2) {
-      const shard = this.shardOfChannel(flat[i]);
+    // Several hosts: the group's bases from its host, then one push script per host, in parallel.
+    const byShard = new Map<RedisShard, Array<string | number>>();
+    for (const { base, capacity, locals, count } of await this.groupBases(group)) {
+      const shard = this.shardOfChannel(base);
       let args = byShard.get(shard);
       if (!args) byShard.set(shard, (args = []));
-      args.push(flat[i], flat[i + 1]);
+      args.push(base, capacity, locals, count);
     }
     await Promise.all(
-      [...byShard].map(async ([shard, members]) => {
-        const [, dead] = (await shard.run('GROUP_PUSH', [payload, this.expiryMs, this.statistics, ...members])) as [
+      [...byShard].map(async ([shard, bases]) => {
+        const [, dead] = (await shard.run('GROUP_PUSH', [payload, this.expiryMs, this.statistics, ...bases])) as [
           number,
           string[],
         ];
@@ -320,8 +328,21 @@ export class RedisChannelLayer implements GroupsChannelLayer {
     return this.shards[shardFor(group, this.shards.length)];
   }
 
-  private async groupMembers(group: string): Promise<string[]> {
-    return (await this.shardOfGroup(group).run('GROUP_MEMBERS', [group, this.groupExpiryMs])) as string[];
+  /** The group's live members, one row per base (process prefix or whole channel name). */
+  private async groupBases(group: string): Promise<GroupBase[]> {
+    const flat = (await this.shardOfGroup(group).run('GROUP_MEMBERS', [group, this.groupExpiryMs])) as Array<
+      string | number
+    >;
+    const bases: GroupBase[] = [];
+    for (let i = 0; i < flat.length; i += 4) {
+      bases.push({
+        base: String(flat[i]),
+        capacity: Number(flat[i + 1]),
+        locals: String(flat[i + 2]),
+        count: Number(flat[i + 3]),
+      });
+    }
+    return bases;
   }
 
   /** Normal channels may sit on any host; `!` and `?` channels on their hashed host only. */

@@ -60,6 +60,69 @@ describe('RedisChannelLayer keys and round trips', () => {
     expect(blockingPops(await commandCalls(direct))).toBe(1);
   });
 
+  it('runs the same Redis commands, inside its script too, for a group send to 10 or 1,000 members', async () => {
+    layer = new RedisChannelLayer({ hosts: [server.url], prefix, capacity: 1000 });
+    const allCommands = (calls: Record<string, number>): number => Object.values(calls).reduce((a, b) => a + b, 0);
+    const workOfOneSend = async (group: string, size: number): Promise<Record<string, number>> => {
+      for (let i = 0; i < size; i++) await layer.groupAdd(group, `${group}.reply!c${i}`);
+      await direct.config('RESETSTAT');
+      await layer.sendGroup(group, { hello: size });
+      const calls = await commandCalls(direct);
+      delete calls.config;
+      return calls;
+    };
+    await workOfOneSend('warm', 1);
+    const small = await workOfOneSend('small', 10);
+    const large = await workOfOneSend('large', 1000);
+    // Commands run inside the script count too: none of them is per member.
+    expect(large).toEqual(small);
+    expect(allCommands(large)).toBeLessThan(20);
+    const received = new Set<string>();
+    for (let i = 0; i < 1000; i++) {
+      const [channel, message] = await layer.receive(['large.reply!'], { block: true, timeout: 1 });
+      expect(message).toEqual({ hello: 1000 });
+      received.add(channel as string);
+    }
+    expect(received.size).toBe(1000);
+  });
+
+  it('keeps the stored member list in step through adds, discards, re-adds and a lost cache', async () => {
+    layer = new RedisChannelLayer({ hosts: [server.url], prefix, capacity: 1000 });
+    const members = Array.from({ length: 50 }, (_, i) => `step!m${i}`);
+    for (const channel of members) await layer.groupAdd('step', channel);
+    for (const channel of members.slice(0, 50).filter((_, i) => i % 3 === 0)) await layer.groupDiscard('step', channel);
+    await layer.groupAdd('step', 'step!m0');
+    await layer.groupAdd('step', 'step!m1');
+    await layer.groupDiscard('step', 'step!m49');
+    await layer.groupDiscard('step', 'step!never-added');
+    const expected = new Set(members.filter((_, i) => i % 3 !== 0 && i !== 49));
+    expected.add('step!m0');
+    expect(new Set(await layer.groupChannels('step'))).toEqual(expected);
+    const receiveAll = async (): Promise<Set<string>> => {
+      const got = new Set<string>();
+      for (;;) {
+        const [channel] = await layer.receive(['step!']);
+        if (channel === null) return got;
+        got.add(channel);
+      }
+    };
+    await layer.sendGroup('step', { n: 1 });
+    expect(await receiveAll()).toEqual(expected);
+    // A cache lost (evicted, say) is rebuilt from the sorted set, not appended to as a fragment.
+    await direct.del(`${prefix}glocals:step:step!`);
+    await layer.groupAdd('step', 'step!late');
+    expected.add('step!late');
+    await layer.sendGroup('step', { n: 2 });
+    expect(await receiveAll()).toEqual(expected);
+    expect(await direct.get(`${prefix}glocals:step:step!`)).toBe(
+      `,${[...(await direct.zrange(`${prefix}gmembers:step:step!`, 0, -1))].join(',')}`,
+    );
+    // The last member leaving removes the base and its keys.
+    for (const channel of expected) await layer.groupDiscard('step', channel);
+    expect(await direct.keys(`${prefix}g*`)).toEqual([]);
+    expect(await layer.groupChannels('step')).toEqual([]);
+  });
+
   it('pops a process prefix in batches: one blocking pop for many queued replies, in order', async () => {
     layer = new RedisChannelLayer({ hosts: [server.url], prefix, capacity: 1000 });
     await layer.send('warm', {});
