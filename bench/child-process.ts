@@ -4,6 +4,8 @@ import { spawn, type Serializable } from 'node:child_process';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..');
+/** Makes the helper load the compiled library, as the bench process does (bench/compiled-library.cjs). */
+const COMPILED_LIBRARY = join(__dirname, 'compiled-library.cjs');
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 5_000;
 
@@ -40,13 +42,13 @@ export function serveParent(close: () => Promise<void>): void {
 }
 
 /**
- * Starts `node --import tsx <script> ...args` from the repository root, with an IPC channel (and
+ * Starts `node --require bench/compiled-library.cjs --import tsx <script> ...args` from the repository root, with an IPC channel (and
  * the advanced serialization, so typed arrays go through), and resolves once it says it is ready.
  * Its stdout and stderr are this process's. If the bench dies without stopping it, the channel
  * closes and the helper exits (see `serveParent`).
  */
 export function startBenchChild(script: string, args: readonly string[] = []): Promise<BenchChild> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  const child = spawn(process.execPath, ['--require', COMPILED_LIBRARY, '--import', 'tsx', script, ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'advanced',
