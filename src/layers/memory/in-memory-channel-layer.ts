@@ -22,6 +22,7 @@ import {
   nonLocalName,
   randomLetters,
 } from '../names';
+import { ReceiveWaiters } from './receive-waiters';
 
 export type InMemoryChannelLayerOptions = ChannelLayerOptions;
 
@@ -31,11 +32,6 @@ interface Entry {
   message: ChannelMessage;
   sentAt: number;
   expiresAt: number;
-}
-
-interface Waiter {
-  keys: readonly string[];
-  deliver(entry: Entry | null): void;
 }
 
 interface Counters {
@@ -60,7 +56,7 @@ export class InMemoryChannelLayer implements GroupsChannelLayer {
   private readonly options: ResolvedLayerOptions;
   /** Queues keyed by non-local name, so all `foo!*` channels share `foo!`. */
   private queues = new Map<string, FifoQueue<Entry>>();
-  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly waiters = new ReceiveWaiters<Entry>();
   /** group → member channel → time of its latest add (ms). */
   private groups = new Map<string, Map<string, number>>();
   /** channel → groups it belongs to, so an expired channel can leave all of them. */
@@ -100,7 +96,7 @@ export class InMemoryChannelLayer implements GroupsChannelLayer {
       if (entry) return [entry.channel, entry.message];
     }
     if (waitMs <= 0 || options.signal?.aborted) return [null, null];
-    const entry = await this.wait(channels, waitMs, options.signal);
+    const entry = await this.waiters.wait(channels, waitMs, options.signal);
     return entry ? [entry.channel, entry.message] : [null, null];
   }
 
@@ -200,8 +196,7 @@ export class InMemoryChannelLayer implements GroupsChannelLayer {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweeper);
-    for (const set of this.waiters.values()) for (const waiter of set) waiter.deliver(null);
-    this.waiters.clear();
+    this.waiters.endAll();
     this.queues = new Map();
     this.groups = new Map();
     this.channelGroups = new Map();
@@ -226,13 +221,9 @@ export class InMemoryChannelLayer implements GroupsChannelLayer {
   private enqueue(entry: Entry): boolean {
     const key = nonLocalName(entry.channel);
     const counters = this.countersOf(key);
-    const waiting = this.waiters.get(key);
-    if (waiting && waiting.size > 0) {
-      const waiter = waiting.values().next().value as Waiter;
-      this.removeWaiter(waiter);
+    if (this.waiters.deliver(key, entry)) {
       counters.messages_count++;
       this.totals.messages_count++;
-      waiter.deliver(entry);
       return true;
     }
     let queue = this.queues.get(key);
@@ -273,40 +264,6 @@ export class InMemoryChannelLayer implements GroupsChannelLayer {
       head = queue.peek();
     }
     if (queue.length === 0) this.queues.delete(key);
-  }
-
-  private wait(channels: readonly string[], waitMs: number, signal?: AbortSignal): Promise<Entry | null> {
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const onAbort = (): void => {
-        this.removeWaiter(waiter);
-        waiter.deliver(null);
-      };
-      const waiter: Waiter = {
-        keys: [...new Set(channels)],
-        deliver: (entry) => {
-          if (timer) clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-          resolve(entry);
-        },
-      };
-      for (const key of waiter.keys) {
-        let set = this.waiters.get(key);
-        if (!set) this.waiters.set(key, (set = new Set()));
-        set.add(waiter);
-      }
-      if (Number.isFinite(waitMs)) timer = setTimeout(onAbort, waitMs);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
-  private removeWaiter(waiter: Waiter): void {
-    for (const key of waiter.keys) {
-      const set = this.waiters.get(key);
-      if (!set) continue;
-      set.delete(waiter);
-      if (set.size === 0) this.waiters.delete(key);
-    }
   }
 
   /** Members whose latest add is younger than `groupExpiry`; prunes the rest. */
