@@ -1,7 +1,8 @@
 /**
  * Browser helpers shared by the sample's pages (plain JavaScript, inlined in each page's script):
- * `$`, `addLine` (appends a line of text, never HTML) and `trackStatus` (the connection status of a
- * WebSocketBridge, while it is the page's current one).
+ * `$`, `addLine` (appends a line of text, never HTML), `trackStatus` (the connection status of a
+ * WebSocketBridge, while it is the page's current one) and `sendTextOnSubmit` (the `say` form sends
+ * `{ text }` through the page's current bridge).
  */
 export const PAGE_HELPERS = `
 const $ = (id) => document.getElementById(id);
@@ -19,5 +20,14 @@ function trackStatus(bridge, isCurrent, label) {
   bridge.socket.addEventListener('close', () => {
     if (isCurrent()) $('status').textContent = 'disconnected, reconnecting…';
   });
+}
+function sendTextOnSubmit(currentBridge) {
+  $('say').onsubmit = (event) => {
+    event.preventDefault();
+    const bridge = currentBridge();
+    if (!bridge || !$('text').value) return;
+    bridge.send({ text: $('text').value }); // queued while reconnecting
+    $('text').value = '';
+  };
 }
 `;

@@ -82,11 +82,6 @@ $('join').onsubmit = (event) => {
   });
   trackStatus(current, () => bridge === current, room);
 };
-$('say').onsubmit = (event) => {
-  event.preventDefault();
-  if (!bridge || !$('text').value) return;
-  bridge.send({ text: $('text').value }); // queued while reconnecting
-  $('text').value = '';
-};
+sendTextOnSubmit(() => bridge);
 </script></body></html>`;
 }

@@ -129,13 +129,8 @@ local function live_locals(group, base, now, gexp)
   local mk = prefix .. 'gmembers:' .. group .. ':' .. base
   local lk = prefix .. 'glocals:' .. group .. ':' .. base
   local oldest = redis.call('ZRANGE', mk, 0, 0, 'WITHSCORES')
-  if #oldest == 0 then
-    redis.call('HDEL', prefix .. 'gbases:' .. group, base)
-    redis.call('DEL', lk)
-    return nil
-  end
   local locals = redis.call('GET', lk)
-  if tonumber(oldest[2]) <= now - gexp then
+  if #oldest > 0 and tonumber(oldest[2]) <= now - gexp then
     local old = redis.call('ZRANGEBYSCORE', mk, '-inf', now - gexp)
     for i = 1, #old do redis.call('SREM', prefix .. 'chgroups:' .. base .. old[i], group) end
     redis.call('ZREMRANGEBYSCORE', mk, '-inf', now - gexp)
