@@ -3,7 +3,7 @@ import { DEFAULT_CONCURRENCY } from '../src/worker/worker-options';
 import { DISPATCH_CHANNEL, REPLY_CHANNEL, REPLY_RECEIVE } from './dispatch-app';
 import { cpu, fixed2, integer, micros, ms, ratio, spread, table } from './format';
 import type { ScenarioFigures } from './layer-send-receive';
-import type { ScenarioOutcome } from './report';
+import type { ScenarioOutcome } from './scenario-outcome';
 import type { WorkerPlacement } from './targets';
 
 export interface DispatchOutcome extends ScenarioOutcome {

@@ -1,30 +1,14 @@
 // Closed-loop send → receive: N messages stay in flight; each receive triggers the next send.
 import type { ChannelMessage } from '../src';
+import type { RoundResult, RoundSettings } from './closed-loop-round';
 import { isBookkeeping, type CommandCalls, type RedisProbe } from './redis-stats';
 import { addCpuTime, Samples, startCpuMeter, type CpuTime, type LatencySummary } from './stats';
 import type { Endpoint, RemoteLoad, Target } from './targets';
-
-export interface RoundSettings {
-  inFlight: number;
-  warmupMs: number;
-  measureMs: number;
-  /** A blocking receive that waits this long with messages in flight fails the scenario. */
-  receiveTimeoutSeconds: number;
-}
 
 /** Hooks run (not awaited) when the measured window opens and closes. */
 interface WindowHooks {
   onOpen?(): void;
   onClose?(): void;
-}
-
-export interface RoundResult {
-  /** Messages received inside the measured window. */
-  messages: number;
-  /** CPU use inside the window (its `wallMs` is the window's length). */
-  cpu: CpuTime;
-  /** Messages sent over the whole round (warm-up, window and drain); all were received. */
-  totalMessages: number;
 }
 
 /** Milliseconds on the monotonic high-resolution clock (hrtime). */

@@ -1,7 +1,8 @@
 // Rounds run by a load generator in a helper process: the bench asks for a round over IPC, the
 // helper runs it (its own loop, its own CPU meter) and sends back the result and the latencies.
 import type { BenchChild } from './child-process';
-import { runRound, type RoundResult, type RoundSettings } from './layer-send-receive';
+import type { RoundResult, RoundSettings } from './closed-loop-round';
+import { runRound } from './layer-send-receive';
 import { Samples } from './stats';
 import type { Endpoint, RemoteLoad } from './targets';
 

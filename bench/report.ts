@@ -1,19 +1,7 @@
 import { cpus, loadavg, totalmem } from 'node:os';
-import type { ScenarioFigures } from './layer-send-receive';
 import { buildDispatchSection, formatDispatchSection, type DispatchSection } from './dispatch-report';
 import { cpu, fixed2, integer, micros, ms, percent, ratio, spread, table } from './format';
-import type { LayerKind, WorkerPlacement } from './targets';
-
-/** A scenario as planned, and either its figures or why it failed. */
-export interface ScenarioOutcome {
-  layer: LayerKind;
-  channel: string;
-  inFlight: number;
-  /** Where the consumers run: set for consumer dispatch scenarios only. */
-  worker?: WorkerPlacement;
-  figures?: ScenarioFigures;
-  error?: string;
-}
+import type { ScenarioOutcome } from './scenario-outcome';
 
 export interface MachineInfo {
   node: string;

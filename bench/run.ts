@@ -3,12 +3,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRedisServer } from '../test/support/redis-server';
+import type { SectionResult } from './bench-section';
+import type { RoundSettings } from './closed-loop-round';
 import { inMemoryDispatchTarget, redisDispatchTarget } from './dispatch-targets';
 import { stopAllServers } from './interfaces';
-import { Scenario, type RoundSettings } from './layer-send-receive';
+import { Scenario } from './layer-send-receive';
 import { RedisProbe } from './redis-stats';
-import { buildReport, formatReport, machineInfo, type BenchSettings, type ScenarioOutcome } from './report';
-import { LAYERS_SECTION, SECTIONS, type SectionResult } from './sections';
+import { buildReport, formatReport, machineInfo, type BenchSettings } from './report';
+import type { ScenarioOutcome } from './scenario-outcome';
+import { LAYERS_SECTION, SECTIONS } from './sections';
 import { connect, disconnect, inMemoryTarget, rawIoredisTarget, redisLayerTarget } from './targets';
 import { startWorkerProcess, type WorkerProcess } from './worker-process';
 

@@ -1,22 +1,7 @@
 // The later sections of `npm run bench`, each in files of its own: run in this order after the layer
 // and dispatch scenarios, or alone with `npm run bench -- --only <name>[,<name>…]`.
+import type { BenchSection } from './bench-section';
 import { runInterfaceBenchmarks } from './interfaces';
-
-export interface SectionResult {
-  /** The section's tables, as printed. */
-  text: string;
-  /** Its figures for bench/results/latest.json (under the section's name). */
-  json: Record<string, unknown>;
-  /** Scenarios that failed (the bench exits 1 when any did). */
-  failed: number;
-}
-
-export interface BenchSection {
-  name: string;
-  /** What it measures, for `--help`. */
-  describe: string;
-  run(redisUrl: string): Promise<SectionResult>;
-}
 
 export const SECTIONS: readonly BenchSection[] = [
   {

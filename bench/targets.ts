@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import { pack, unpack } from 'msgpackr';
 import { InMemoryChannelLayer, RedisChannelLayer, type ChannelLayer, type ChannelMessage } from '../src';
-import type { RoundResult, RoundSettings } from './layer-send-receive';
+import type { RoundResult, RoundSettings } from './closed-loop-round';
 
 /** One side of a queue under test: sends from the load generator, blocking receives of the worker. */
 export interface Endpoint {

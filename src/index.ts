@@ -22,37 +22,27 @@ export {
   type ChannelsModuleAsyncOptions,
   type ChannelsModuleRootOptions,
 } from './module/channels.module';
-export type {
-  ChannelLayerBackend,
-  ChannelLayerClass,
-  ChannelLayerConfig,
-  ChannelsModuleOptions,
-  InterfaceModuleOptions,
-  SecurityModuleOptions,
-  ClientModuleOptions,
-  WorkerModuleOptions,
-} from './module/channels-module-options';
-export type { WebsocketInterfaceOptions } from './interface/interface-options';
+export type { ChannelsModuleOptions } from './module/channels-module-options';
+export type { ChannelLayerBackend, ChannelLayerClass, ChannelLayerConfig } from './registry/channel-layer-config';
+export type { InterfaceModuleOptions } from './interface/interface-options';
+export type { SecurityModuleOptions } from './security/security-options';
+export type { ClientModuleOptions } from './client/client-options';
+export type { WebsocketInterfaceOptions } from './interface/websocket/websocket-options';
 export { ChannelsInterfaceService } from './interface/channels-interface.service';
-export { WebsocketInterface } from './interface/websocket-interface';
-export { runServer, type RunServerOptions } from './interface/run-server';
-export type { HttpInterfaceOptions } from './interface/http-interface';
-export {
-  encodeHttpResponse,
-  readHttpRequest,
-  sendHttpResponse,
-  type ChannelsHttpRequest,
-  type ChannelsHttpResponse,
-} from './interface/http-helpers';
-export { ChannelLayerRegistry, type ChannelLayerEntry } from './module/channel-layer-registry';
-export { ChannelsService } from './module/channels.service';
-export { InjectChannelLayer } from './module/inject-channel-layer.decorator';
-export { getChannelLayerToken } from './module/channels.constants';
-export { UnknownChannelLayer } from './module/unknown-channel-layer.error';
+export { WebsocketInterface } from './interface/websocket/websocket-interface';
+export { runServer, type RunServerOptions } from './process/run-server';
+export type { HttpInterfaceOptions } from './interface/http/http-options';
+export { readHttpRequest, type ChannelsHttpRequest } from './http/http-request';
+export { encodeHttpResponse, sendHttpResponse, type ChannelsHttpResponse } from './http/http-response';
+export { ChannelLayerRegistry, type ChannelLayerEntry } from './registry/channel-layer-registry';
+export { ChannelsService } from './registry/channels.service';
+export { InjectChannelLayer } from './registry/inject-channel-layer.decorator';
+export { getChannelLayerToken } from './registry/registry.constants';
+export { UnknownChannelLayer } from './registry/unknown-channel-layer.error';
 export { Worker, type ConsumerFinishedEvent, type ConsumerStartedEvent, type WorkerEvents } from './worker/worker';
-export type { WorkerOptions } from './worker/worker-options';
+export type { WorkerModuleOptions, WorkerOptions } from './worker/worker-options';
 export { ChannelsWorkerService } from './worker/channels-worker.service';
-export { runWorker, type RunWorkerOptions } from './worker/run-worker';
+export { runWorker, type RunWorkerOptions } from './process/run-worker';
 export * from './sessions';
 export * from './security';
 export * from './generic';
@@ -65,4 +55,4 @@ export {
   type WebsocketBridgeMiddlewareOptions,
   type WebsocketBridgeResponse,
   type WebsocketBridgeScript,
-} from './client/websocket-bridge.middleware';
+} from './client/websocket-bridge-script';

@@ -1,6 +1,6 @@
 // `npm run bench -- --only broadcast`: group broadcast to 1,000 and 10,000 sockets through
 // nestjs-channels on Redis, beside Socket.IO with its Redis adapter, measured in the same run.
-import type { BenchSection, SectionResult } from '../sections';
+import type { BenchSection, SectionResult } from '../bench-section';
 import { connect, disconnect } from '../targets';
 import { stopAllHelpers } from './processes';
 import { addRatios, evaluateGoals, formatBroadcast, FRAMES_GOAL } from './report';

@@ -2,9 +2,9 @@
 // closing it and starting over, through a `websocket.connect` consumer that accepts, beside plain
 // `ws` (and Socket.IO). Sustained connects/s and the handshake's latency (new socket → open).
 import type Redis from 'ioredis';
+import type { SectionResult } from '../bench-section';
 import { cpuShare, cpu, integer, micros, ms, ratio, spread, table } from '../format';
 import { RedisProbe } from '../redis-stats';
-import type { SectionResult } from '../sections';
 import { startServer, type BenchServer } from '../servers';
 import { Samples, addCpuTime, startCpuMeter, type CpuTime, type LatencySummary } from '../stats';
 import { connect, disconnect } from '../targets';

@@ -3,9 +3,9 @@
 // beside plain `ws` and Socket.IO. One server at a time, so each reading sees only its own sockets.
 import { join } from 'node:path';
 import type Redis from 'ioredis';
+import type { SectionResult } from '../bench-section';
 import type { BenchChild } from '../child-process';
 import { cpuShare, cpu, integer, table } from '../format';
-import type { SectionResult } from '../sections';
 import { requestWithin, startHelper, startServer, stopHelpers, type BenchServer } from '../servers';
 import { startCpuMeter, type CpuTime } from '../stats';
 import { connect, disconnect } from '../targets';

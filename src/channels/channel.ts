@@ -1,5 +1,5 @@
 import type { ChannelLayer } from '../layers/channel-layer';
-import type { ChannelMessage } from '../layers/message';
+import type { ChannelMessage } from '../layers/channel-message';
 import { assertChannelName } from '../layers/names';
 import { resolveLayer } from './layer-resolver';
 import { sendOrHold } from './outbound-buffer';

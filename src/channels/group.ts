@@ -1,5 +1,5 @@
 import type { ChannelLayer } from '../layers/channel-layer';
-import type { ChannelMessage } from '../layers/message';
+import type { ChannelMessage } from '../layers/channel-message';
 import { assertGroupName } from '../layers/names';
 import type { Channel, SendOptions } from './channel';
 import { resolveLayer } from './layer-resolver';

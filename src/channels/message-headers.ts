@@ -1,4 +1,4 @@
-import type { ChannelMessage } from '../layers/message';
+import type { ChannelMessage } from '../layers/channel-message';
 
 const text = (value: unknown): string | undefined => {
   if (typeof value === 'string') return value;

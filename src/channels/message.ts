@@ -1,7 +1,5 @@
 import type { ChannelLayer } from '../layers/channel-layer';
-import { copyMessage, type ChannelMessage } from '../layers/message';
-import type { ChannelSessionState } from '../sessions/channel-session';
-import type { HttpSessionData } from '../sessions/http-session';
+import { copyMessage, type ChannelMessage } from '../layers/channel-message';
 import { Channel } from './channel';
 
 /**
@@ -11,12 +9,8 @@ import { Channel } from './channel';
 export class Message<TContent extends ChannelMessage = ChannelMessage> {
   readonly channel: Channel;
   readonly replyChannel: Channel | null;
-  /** The connection's session, with `@ChannelSession()` (and the decorators that imply it). */
-  channelSession?: ChannelSessionState;
-  /** The browser's session, read-only, with `@HttpSession()` and friends: null when it has none. */
-  httpSession?: HttpSessionData | null;
-  /** The user, with the user decorators: yours, or `AnonymousUser`. */
-  user?: unknown;
+  // `channelSession`, `httpSession` and `user` are declared by the sessions layer, which sets
+  // them (src/sessions/message-sessions.ts): channels sit below sessions and do not know them.
 
   constructor(
     /** The content as received (not copied: changes are visible to later decorators). */

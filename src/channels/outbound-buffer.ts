@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { copyMessage, type ChannelMessage } from '../layers/message';
+import { copyMessage, type ChannelMessage } from '../layers/channel-message';
 
 /** One held send: to a channel or to a group, on a layer. */
 export interface PendingSend {

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
-import { runServer } from '../interface/run-server';
-import { runWorker } from '../worker/run-worker';
+import { runServer } from '../process/run-server';
+import { runWorker } from '../process/run-worker';
 import { loadModule } from './load-module';
 
 const USAGE = `Usage:

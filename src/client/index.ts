@@ -1,6 +1,6 @@
 /**
  * `nestjs-channels/client`: the browser client. This entry point holds browser code only; the Node helpers that serve
- * the bundled script (`websocket-bridge.middleware.ts`) are not exported from here.
+ * the bundled script (`websocket-bridge-script.ts`, `websocket-bridge-route.middleware.ts`) are not exported from here.
  */
 export {
   DEFAULT_MAX_QUEUED_MESSAGES,

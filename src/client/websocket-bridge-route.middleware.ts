@@ -1,14 +1,14 @@
 import { Inject, Injectable, Logger, type NestMiddleware } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CHANNELS_MODULE_OPTIONS } from '../module/channels.constants';
-import type { ChannelsModuleOptions } from '../module/channels-module-options';
+import { CHANNELS_CLIENT_OPTIONS } from './client.constants';
+import type { ClientModuleOptions } from './client-options';
 import {
   WEBSOCKET_BRIDGE_BUILD_COMMAND,
   WEBSOCKET_BRIDGE_PATH,
   websocketBridgeScript,
   websocketBridgeResponse,
   type WebsocketBridgeScript,
-} from './websocket-bridge.middleware';
+} from './websocket-bridge-script';
 
 /**
  * Mounted by ChannelsModule (before HTTP over channels): serves the ready WebSocketBridge script
@@ -19,8 +19,8 @@ export class WebsocketBridgeRouteMiddleware implements NestMiddleware {
   private readonly path: string | undefined;
   private script: WebsocketBridgeScript | undefined;
 
-  constructor(@Inject(CHANNELS_MODULE_OPTIONS) options: ChannelsModuleOptions) {
-    this.path = options.client === false ? undefined : (options.client?.path ?? WEBSOCKET_BRIDGE_PATH);
+  constructor(@Inject(CHANNELS_CLIENT_OPTIONS) options: ClientModuleOptions | false) {
+    this.path = options === false ? undefined : (options.path ?? WEBSOCKET_BRIDGE_PATH);
     if (this.path === undefined) return;
     try {
       this.script = websocketBridgeScript();

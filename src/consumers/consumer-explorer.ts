@@ -1,8 +1,7 @@
-import { Inject, Injectable, type Type } from '@nestjs/common';
+import { Inject, Injectable, Optional, type Type } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
-import { ChannelsInterfaceService } from '../interface/channels-interface.service';
-import { ChannelLayerRegistry } from '../module/channel-layer-registry';
+import { ChannelLayerRegistry } from '../registry/channel-layer-registry';
 import {
   isClassConsumer,
   type ClassConsumerType,
@@ -18,6 +17,7 @@ import {
   type MethodConsumerMetadata,
 } from './consumer.decorator';
 import { ConsumerInvokerFactory } from './consumer-invoker.factory';
+import { CHANNELS_FALLBACK_ROUTES, type FallbackRouteSource } from './fallback-route';
 
 /**
  * At bootstrap: finds `@Consumer` methods and classes among the app's providers, adds their routes
@@ -31,7 +31,9 @@ export class ConsumerExplorer {
     @Inject(MetadataScanner) private readonly scanner: MetadataScanner,
     @Inject(ConsumerInvokerFactory) private readonly invokers: ConsumerInvokerFactory,
     @Inject(ChannelLayerRegistry) private readonly registry: ChannelLayerRegistry,
-    @Inject(ChannelsInterfaceService) private readonly interfaces: ChannelsInterfaceService,
+    @Optional()
+    @Inject(CHANNELS_FALLBACK_ROUTES)
+    private readonly fallbackSources: readonly FallbackRouteSource[] = [],
   ) {}
 
   explore(): void {
@@ -47,13 +49,15 @@ export class ConsumerExplorer {
         if (!router.invokerOf(route)) router.bind(route, this.bind(route.consumer, route.describe(), classProviders));
       }
     }
-    // Last of all (so every route of the app wins): the app's own controllers, in `http.mode: 'all'`.
-    const controllers = this.interfaces.controllersConsumer();
-    if (controllers) {
-      const router = this.registry.router(controllers.alias);
-      const fallback = new Route('http.request', controllers.consume, {}, 'Nest controllers');
-      router.add(fallback);
-      router.bind(fallback, this.invokers.forFunction(controllers.consume));
+    // Last of all (so every route of the app wins): routes features add, such as the app's own
+    // controllers in `http.mode: 'all'`.
+    for (const source of this.fallbackSources) {
+      for (const { alias, channel, origin, consume } of source.fallbackRoutes()) {
+        const router = this.registry.router(alias);
+        const fallback = new Route(channel, consume, {}, origin);
+        router.add(fallback);
+        router.bind(fallback, this.invokers.forFunction(consume));
+      }
     }
   }
 
@@ -74,14 +78,17 @@ export class ConsumerExplorer {
       router.bind(route, this.invokers.forClass(metatype));
       return;
     }
+    // A request-scoped provider's instance here is only its prototype: enough to find the methods.
     const instance = wrapper.instance as object | undefined;
-    if (!instance || !wrapper.isDependencyTreeStatic()) return;
+    if (!instance) return;
     const prototype = Object.getPrototypeOf(instance) as object;
     for (const methodName of this.scanner.getAllMethodNames(prototype)) {
       const routes = Reflect.getMetadata(CONSUMER_METHOD_METADATA, prototype, methodName) as
         MethodConsumerMetadata[] | undefined;
       if (!routes) continue;
-      const invoke = this.invokers.forMethod(instance, methodName);
+      const invoke = wrapper.isDependencyTreeStatic()
+        ? this.invokers.forMethod(instance, methodName)
+        : this.invokers.forScopedMethod(metatype, methodName);
       for (const metadata of routes) {
         const route = new Route(metadata.channels, [metatype, methodName], metadata.filters);
         const router = this.registry.router(metadata.layer);
@@ -111,15 +118,15 @@ export class ConsumerExplorer {
       const [provider, method] = consumer as ProviderMethodRef;
       const wrapper = this.discovery.getProviders().find((candidate) => candidate.metatype === provider);
       const instance = wrapper?.instance as Record<string, unknown> | undefined;
-      if (!instance) {
-        throw new RouteConfigurationError(
-          `${origin} is routed but ${provider.name} is not a (singleton) provider of the app`,
-        );
+      if (!wrapper || !instance) {
+        throw new RouteConfigurationError(`${origin} is routed but ${provider.name} is not a provider of the app`);
       }
       if (typeof instance[method] !== 'function') {
         throw new RouteConfigurationError(`${origin} is routed but ${provider.name} has no method "${method}"`);
       }
-      return this.invokers.forMethod(instance, method);
+      return wrapper.isDependencyTreeStatic()
+        ? this.invokers.forMethod(instance, method)
+        : this.invokers.forScopedMethod(provider, method);
     }
     if (typeof consumer === 'function') return this.invokers.forFunction(consumer);
     throw new RouteConfigurationError(

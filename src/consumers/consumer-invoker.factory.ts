@@ -8,9 +8,9 @@ import type {
   ConsumerFunction,
   ConsumerInvoker,
 } from '../routing/consumer-ref';
-import { CONSUMER_FACTORY, type ConsumerFactory } from '../generic/consumer-factory';
 import { ConsumerSessions } from '../sessions/consumer-sessions';
-import { sessionFlagsOf } from '../sessions/session-decorators';
+import { sessionFlagsOf, type ConsumerSessionFlags } from '../sessions/session-decorators';
+import { CONSUMER_FACTORY, type ConsumerFactory } from './consumer-factory';
 import { CHANNELS_CONTEXT } from './consumer-context';
 import { CONSUMER_PARAMS_METADATA, ConsumerParamType, defineDefaultConsumerParams } from './consumer-params.decorator';
 import { DenyConnection } from './exceptions';
@@ -32,6 +32,9 @@ const paramsFactory: ParamsFactory = {
 };
 
 const ENHANCERS = { guards: true, interceptors: true, filters: true };
+
+/** A class consumer that may give session flags per channel (generic consumers' class flags). */
+type SessionFlaggedConsumerType = ClassConsumerType & { sessionFlags?(channel: string): ConsumerSessionFlags };
 const functionErrors = new Logger('ExceptionsHandler');
 
 /** A guard that says no on websocket.connect refuses the connection instead of failing. */
@@ -83,11 +86,30 @@ export class ConsumerInvokerFactory {
   }
 
   /**
+   * A method of a request-scoped provider (or of one that depends on a request-scoped provider):
+   * every message gets a fresh instance, resolved in a context of its own whose `REQUEST` is the
+   * message, as Nest's microservices do for request-scoped handlers.
+   */
+  forScopedMethod(type: Type<object>, methodName: string): ConsumerInvoker {
+    defineDefaultConsumerParams(type, methodName);
+    const handler = async (message: Message, kwargs: RouteKwargs): Promise<unknown> => {
+      const contextId = ContextIdFactory.getByRequest(message);
+      this.moduleRef.registerRequestByContextId(message, contextId);
+      const instance = await this.moduleRef.resolve<Record<string, (...args: unknown[]) => unknown>>(type, contextId, {
+        strict: false,
+      });
+      return this.withEnhancers(instance, instance[methodName], methodName, contextId)(message, kwargs);
+    };
+    const name = `${type.name}.${methodName}`;
+    return denyOnConnect(this.sessions.wrap(sessionFlagsOf(type.prototype as object, methodName), handler, name));
+  }
+
+  /**
    * A fresh instance per message (the class is a transient provider), with its enhancers and, per
    * channel, the session handling its decorators and class flags ask for. `provider` is the
    * registered class to make the instance from when `consumer` is a subclass made by `asRoute`.
    */
-  forClass(consumer: ClassConsumerType, provider: ClassConsumerType = consumer): ConsumerInvoker {
+  forClass(consumer: SessionFlaggedConsumerType, provider: ClassConsumerType = consumer): ConsumerInvoker {
     const instances = new WeakMap<Message, ClassConsumerInstance>();
     const dispatch = consumer.prototype.dispatch as (...args: unknown[]) => unknown;
     // The context is built once; each call finds its own instance through the message.
@@ -110,6 +132,8 @@ export class ConsumerInvokerFactory {
     }
     return denyOnConnect(async (message, kwargs) => {
       const contextId = ContextIdFactory.create();
+      // Request-scoped providers the consumer depends on get the message as their REQUEST.
+      this.moduleRef.registerRequestByContextId(message, contextId);
       const instance = await this.moduleRef.resolve<ClassConsumerInstance>(provider, contextId, { strict: false });
       if (provider !== consumer) Object.setPrototypeOf(instance, consumer.prototype);
       (instance as { [CONSUMER_FACTORY]?: ConsumerFactory })[CONSUMER_FACTORY] = (type) =>
@@ -141,6 +165,7 @@ export class ConsumerInvokerFactory {
     instance: object,
     callback: (...args: unknown[]) => unknown,
     methodName: string,
+    contextId?: ContextId,
   ): (message: Message, kwargs: RouteKwargs) => Promise<unknown> {
     return this.contextCreator.create(
       instance,
@@ -148,7 +173,7 @@ export class ConsumerInvokerFactory {
       methodName,
       CONSUMER_PARAMS_METADATA,
       paramsFactory,
-      undefined,
+      contextId,
       undefined,
       ENHANCERS,
       CHANNELS_CONTEXT,

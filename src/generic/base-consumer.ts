@@ -3,7 +3,7 @@ import type { Message } from '../channels/message';
 import type { RouteFilters, RouteKwargs } from '../routing/filters';
 import { routeClass, type Route } from '../routing/route';
 import type { ConsumerSessionFlags } from '../sessions/session-decorators';
-import { CONSUMER_FACTORY, type ConsumerFactory } from './consumer-factory';
+import { CONSUMER_FACTORY, type ConsumerFactory } from '../consumers/consumer-factory';
 
 /** A handler `getHandler` returns: called with the message and the route's kwargs. */
 export type ConsumerHandler = (message: Message, kwargs: RouteKwargs) => unknown;

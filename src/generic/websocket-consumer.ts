@@ -1,6 +1,6 @@
 import { Group } from '../channels/group';
 import type { Message } from '../channels/message';
-import type { ChannelMessage } from '../layers/message';
+import type { ChannelMessage } from '../layers/channel-message';
 import type { RouteKwargs } from '../routing/filters';
 import type { ConsumerSessionFlags } from '../sessions/session-decorators';
 import { BaseConsumer } from './base-consumer';

@@ -1,6 +1,6 @@
 import { Group } from '../channels/group';
 import type { Channel } from '../channels/channel';
-import type { ChannelMessage } from '../layers/message';
+import type { ChannelMessage } from '../layers/channel-message';
 
 /**
  * One stream of a demultiplexed connection, handed to its consumer: sends wrap the payload as

@@ -1,16 +1,15 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { ChannelLayerRegistry } from '../module/channel-layer-registry';
-import { CHANNELS_MODULE_OPTIONS } from '../module/channels.constants';
-import type { ChannelsModuleOptions, InterfaceModuleOptions } from '../module/channels-module-options';
-import { interfaceOverride } from './interface-override';
-import type { Message } from '../channels/message';
-import { controllerConsumer } from './controller-consumer';
-import { HttpInterface } from './http-interface';
-import { resolveWebsocketInterfaceOptions } from './interface-options';
-import { ReplyDispatcher } from './reply-dispatcher';
-import { WebsocketInterface } from './websocket-interface';
+import type { FallbackRoute, FallbackRouteSource } from '../consumers/fallback-route';
+import { controllerConsumer } from '../http/controllers-consumer';
+import { ChannelLayerRegistry } from '../registry/channel-layer-registry';
+import { ReplyDispatcher } from './common/reply-dispatcher';
+import { HttpInterface } from './http/http-interface';
+import { CHANNELS_INTERFACE_OPTIONS, INTERFACE_ROLE } from './interface.constants';
+import type { InterfaceModuleOptions } from './interface-options';
+import { WebsocketInterface } from './websocket/websocket-interface';
+import { resolveWebsocketInterfaceOptions } from './websocket/websocket-options';
 
 /** The part of a Fastify instance the hook needs (Fastify itself is an optional dependency). */
 interface FastifyLike {
@@ -30,7 +29,7 @@ interface FastifyLike {
  * without HTTP (worker processes) have none.
  */
 @Injectable()
-export class ChannelsInterfaceService implements OnApplicationBootstrap, OnModuleDestroy {
+export class ChannelsInterfaceService implements FallbackRouteSource, OnApplicationBootstrap, OnModuleDestroy {
   private websocket: WebsocketInterface | undefined;
   private httpInterface: HttpInterface | undefined;
   private readonly dispatchers = new Map<string, ReplyDispatcher>();
@@ -39,12 +38,11 @@ export class ChannelsInterfaceService implements OnApplicationBootstrap, OnModul
   private readonly settings: InterfaceModuleOptions;
 
   constructor(
-    @Inject(CHANNELS_MODULE_OPTIONS) options: ChannelsModuleOptions,
+    @Inject(CHANNELS_INTERFACE_OPTIONS) mine: InterfaceModuleOptions,
     @Inject(ChannelLayerRegistry) private readonly registry: ChannelLayerRegistry,
     @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
+    @Optional() @Inject(INTERFACE_ROLE) forced?: InterfaceModuleOptions,
   ) {
-    const forced = interfaceOverride();
-    const mine = options.interface ?? {};
     this.settings = {
       websocket:
         forced?.websocket === false || mine.websocket === false ? false : { ...mine.websocket, ...forced?.websocket },
@@ -58,14 +56,15 @@ export class ChannelsInterfaceService implements OnApplicationBootstrap, OnModul
   }
 
   /**
-   * In `http.mode: 'all'`, the consumer that runs this app's controllers for `http.request`
-   * messages no route takes (for the workers of a process with an HTTP adapter), and its layer.
+   * In `http.mode: 'all'`, the route that runs this app's controllers for the `http.request`
+   * messages no route takes (for the workers of a process with an HTTP adapter).
    */
-  controllersConsumer(): { alias: string; consume: (message: Message) => Promise<void> } | undefined {
+  fallbackRoutes(): readonly FallbackRoute[] {
     const http = this.settings.http;
     const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
-    if (http === false || http?.mode !== 'all' || !server) return undefined;
-    return { alias: http.layer ?? 'default', consume: controllerConsumer(server) };
+    if (http === false || http?.mode !== 'all' || !server) return [];
+    const alias = http.layer ?? 'default';
+    return [{ alias, channel: 'http.request', origin: 'Nest controllers', consume: controllerConsumer(server) }];
   }
 
   /** HTTP over channels, when this process serves it. */

@@ -1,3 +1,5 @@
+import { globToRegExp } from './names';
+
 /** A channel-name pattern: a shell-style glob (`*`, `?`, `[...]`) or a RegExp. */
 export type ChannelPattern = string | RegExp;
 
@@ -9,28 +11,6 @@ export type ChannelCapacityOption =
   | ReadonlyMap<ChannelPattern, number>
   | ReadonlyArray<readonly [ChannelPattern, number]>
   | Readonly<Record<string, number>>;
-
-/** Turns a shell glob into an anchored RegExp, the way Python's fnmatch does. */
-export function globToRegExp(glob: string): RegExp {
-  let source = '';
-  for (let i = 0; i < glob.length; i++) {
-    const char = glob[i];
-    if (char === '*') source += '.*';
-    else if (char === '?') source += '.';
-    else if (char === '[') {
-      const end = glob.indexOf(']', i + 2);
-      if (end === -1) {
-        source += '\\[';
-      } else {
-        let set = glob.slice(i + 1, end).replace(/\\/g, '\\\\');
-        if (set.startsWith('!')) set = `^${set.slice(1)}`;
-        source += `[${set}]`;
-        i = end;
-      }
-    } else source += char.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
-  }
-  return new RegExp(`^${source}$`, 's');
-}
 
 function assertCapacity(value: unknown, where: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {

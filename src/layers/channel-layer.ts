@@ -1,5 +1,5 @@
 import type { ChannelFull, MessageTooLarge } from './errors';
-import type { ChannelMessage } from './message';
+import type { ChannelMessage } from './channel-message';
 
 /** Options of `receive`. */
 export interface ReceiveOptions {

@@ -1,6 +1,6 @@
 export * from './channel-layer';
 export * from './errors';
-export type { ChannelMessage, ChannelValue } from './message';
+export type { ChannelMessage, ChannelValue } from './channel-message';
 export type { ChannelCapacityOption, ChannelPattern } from './capacity';
 export type { ChannelLayerOptions } from './layer-options';
 export { InMemoryChannelLayer, type InMemoryChannelLayerOptions } from './memory/in-memory-channel-layer';

@@ -84,3 +84,28 @@ export function randomLetters(length: number): string {
   for (const byte of bytes) out += LETTERS[byte % LETTERS.length];
   return out;
 }
+
+/**
+ * Turns a shell glob over channel names (`chat.*`, `http.request?`) into an anchored RegExp, the
+ * way Python's fnmatch does: capacity overrides and a worker's channel filters use it.
+ */
+export function globToRegExp(glob: string): RegExp {
+  let source = '';
+  for (let i = 0; i < glob.length; i++) {
+    const char = glob[i];
+    if (char === '*') source += '.*';
+    else if (char === '?') source += '.';
+    else if (char === '[') {
+      const end = glob.indexOf(']', i + 2);
+      if (end === -1) {
+        source += '\\[';
+      } else {
+        let set = glob.slice(i + 1, end).replace(/\\/g, '\\\\');
+        if (set.startsWith('!')) set = `^${set.slice(1)}`;
+        source += `[${set}]`;
+        i = end;
+      }
+    } else source += char.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+  }
+  return new RegExp(`^${source}$`, 's');
+}

@@ -1,6 +1,4 @@
-export const CHANNELS_MODULE_OPTIONS = Symbol('CHANNELS_MODULE_OPTIONS');
+import { channelsToken } from '../registry/injection-token';
 
-/** The injection token of the layer registered under `alias`. */
-export function getChannelLayerToken(alias = 'default'): string {
-  return `nestjs-channels:layer:${alias}`;
-}
+/** Injection token of the whole `ChannelsModule.forRoot()` options; only `module/` reads it. */
+export const CHANNELS_MODULE_OPTIONS = channelsToken('module-options');

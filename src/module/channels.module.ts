@@ -12,16 +12,19 @@ import { DiscoveryModule } from '@nestjs/core';
 import { WebsocketBridgeRouteMiddleware } from '../client/websocket-bridge-route.middleware';
 import { ConsumerExplorer } from '../consumers/consumer-explorer';
 import { ConsumerInvokerFactory } from '../consumers/consumer-invoker.factory';
+import { ConsumersRegistrar } from '../consumers/consumers.registrar';
+import { CHANNELS_FALLBACK_ROUTES } from '../consumers/fallback-route';
 import { ChannelsInterfaceService } from '../interface/channels-interface.service';
 import { HttpChannelsMiddleware } from '../interface/http-channels.middleware';
+import { ChannelLayerRegistry } from '../registry/channel-layer-registry';
+import { channelLayerProviders } from '../registry/channel-layer-providers';
+import { ChannelsService } from '../registry/channels.service';
 import { CHANNELS_ALLOWED_HOSTS } from '../security/security.constants';
 import { ConsumerSessions } from '../sessions/consumer-sessions';
-import { CHANNELS_SESSIONS_OPTIONS } from '../sessions/sessions.constants';
 import { ChannelsWorkerService } from '../worker/channels-worker.service';
-import { ChannelsService } from './channels.service';
-import { ChannelLayerRegistry } from './channel-layer-registry';
-import { CHANNELS_MODULE_OPTIONS, getChannelLayerToken } from './channels.constants';
+import { CHANNELS_MODULE_OPTIONS } from './channels.constants';
 import type { ChannelsModuleOptions } from './channels-module-options';
+import { optionSliceProviders } from './option-slice-providers';
 
 const { ConfigurableModuleClass } = new ConfigurableModuleBuilder<ChannelsModuleOptions>({
   optionsInjectionToken: CHANNELS_MODULE_OPTIONS,
@@ -43,42 +46,29 @@ export type ChannelsModuleAsyncOptions = ConfigurableModuleAsyncOptions<Channels
     aliases?: readonly string[];
   };
 
-function layerProviders(aliases: readonly string[]): Provider[] {
-  return aliases.map((alias) => ({
-    provide: getChannelLayerToken(alias),
-    useFactory: (registry: ChannelLayerRegistry) => registry.layer(alias),
-    inject: [ChannelLayerRegistry],
-  }));
-}
+/** HTTP mode `'all'` adds the Nest controllers as a fallback route through the consumers' extension point. */
+const fallbackRoutes: Provider = {
+  provide: CHANNELS_FALLBACK_ROUTES,
+  useFactory: (interfaces: ChannelsInterfaceService) => [interfaces],
+  inject: [ChannelsInterfaceService],
+};
 
 /**
- * Channels for Nest: layers by alias, `@Consumer` discovery, routing and the in-process worker.
- * Global by default (`isGlobal: false` to scope it).
+ * Channels for Nest: layers by alias, `@Consumer` discovery, routing, the in-process worker and
+ * the interface server. Global by default (`isGlobal: false` to scope it). This module only
+ * assembles: each feature lives in its own folder and reads its own slice of the options.
  */
-/** The `sessions` and `security.allowedHosts` options, each under its own token. */
-const optionProviders: Provider[] = [
-  {
-    provide: CHANNELS_SESSIONS_OPTIONS,
-    useFactory: (options: ChannelsModuleOptions) => options.sessions ?? {},
-    inject: [CHANNELS_MODULE_OPTIONS],
-  },
-  {
-    // null: not configured, so AllowedHostsOriginValidator uses its local-machine default.
-    provide: CHANNELS_ALLOWED_HOSTS,
-    useFactory: (options: ChannelsModuleOptions) => options.security?.allowedHosts ?? null,
-    inject: [CHANNELS_MODULE_OPTIONS],
-  },
-];
-
 @Module({
   imports: [DiscoveryModule],
   providers: [
-    ...optionProviders,
+    ...optionSliceProviders,
     ChannelLayerRegistry,
     ChannelsService,
     ConsumerSessions,
     ConsumerInvokerFactory,
     ConsumerExplorer,
+    fallbackRoutes,
+    ConsumersRegistrar,
     ChannelsWorkerService,
     ChannelsInterfaceService,
   ],
@@ -109,8 +99,9 @@ export class ChannelsModule extends ConfigurableModuleClass implements NestModul
   }
 }
 
+/** Adds and exports one provider per layer alias (`@InjectChannelLayer(alias)`). */
 function withLayerProviders(module: DynamicModule, aliases: readonly string[]): DynamicModule {
-  const providers = layerProviders(aliases);
+  const providers = channelLayerProviders(aliases);
   return {
     ...module,
     providers: [...(module.providers ?? []), ...providers],

@@ -1,6 +1,5 @@
 import type { Type } from '@nestjs/common';
 import type { Message } from '../channels/message';
-import type { ConsumerSessionFlags } from '../sessions/session-decorators';
 import type { RouteKwargs } from './filters';
 
 /** A consumer as a plain function: gets the message and the route's kwargs. */
@@ -18,8 +17,6 @@ export interface ClassConsumerInstance {
 export interface ClassConsumerType {
   new (...args: never[]): ClassConsumerInstance;
   channelNames(): readonly string[];
-  /** Session flags per channel (generic consumers' class flags), applied like the decorators. */
-  sessionFlags?(channel: string): ConsumerSessionFlags;
 }
 
 export type ConsumerRef = ConsumerFunction | ProviderMethodRef | ClassConsumerType;

@@ -1,5 +1,7 @@
+import { channelsToken } from '../registry/injection-token';
+
 /**
  * Injection token for the hosts `AllowedHostsOriginValidator` accepts (Django's `ALLOWED_HOSTS`):
- * a `readonly string[]` of patterns. A string token, so that it survives duplicate copies of the package.
+ * a `readonly string[]` of patterns, or null for the local-machine default.
  */
-export const CHANNELS_ALLOWED_HOSTS = 'nestjs-channels:allowed-hosts';
+export const CHANNELS_ALLOWED_HOSTS = channelsToken('allowed-hosts');

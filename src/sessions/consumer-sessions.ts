@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap } fro
 import { MemoryStore } from 'express-session';
 import type { Message } from '../channels/message';
 import { InMemoryChannelLayer } from '../layers/memory/in-memory-channel-layer';
-import { ChannelLayerRegistry } from '../module/channel-layer-registry';
+import { ChannelLayerRegistry } from '../registry/channel-layer-registry';
 import type { ConsumerInvoker } from '../routing/consumer-ref';
 import { ChannelSessionState } from './channel-session';
 import { runInOrder } from './enforce-ordering';

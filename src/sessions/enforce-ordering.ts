@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { Message } from '../channels/message';
 import { sendOrHold } from '../channels/outbound-buffer';
 import { ChannelFull } from '../layers/errors';
-import type { ChannelMessage } from '../layers/message';
+import type { ChannelMessage } from '../layers/channel-message';
 import type { ChannelSessionState } from './channel-session';
 
 /** Where the channel session keeps the next `order` to run. */

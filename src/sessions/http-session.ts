@@ -1,7 +1,7 @@
 import { parse as parseCookies } from 'cookie';
 import { unsign } from 'cookie-signature';
 import { headerValues, queryParameter } from '../channels/message-headers';
-import type { ChannelMessage } from '../layers/message';
+import type { ChannelMessage } from '../layers/channel-message';
 import type { SessionStoreAdapter, StoredSession } from './session-store';
 
 /** The browser's express-session, as a consumer may read it: a frozen snapshot. */

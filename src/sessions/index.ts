@@ -1,4 +1,6 @@
 export { ChannelSessionState } from './channel-session';
+// Declares message.channelSession, message.httpSession and message.user on Message.
+export * from './message-sessions';
 export { channelSessionKey } from './session-key';
 export { ConsumerSessions, HTTP_SESSION_ID_KEY } from './consumer-sessions';
 export { NEXT_ORDER_KEY, waitChannelOf } from './enforce-ordering';

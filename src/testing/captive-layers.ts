@@ -1,10 +1,12 @@
 import type { TestingModuleBuilder } from '@nestjs/testing';
-import { ConsumerExplorer } from '../consumers/consumer-explorer';
 import { InMemoryChannelLayer } from '../layers/memory/in-memory-channel-layer';
-import { ChannelLayerRegistry } from '../module/channel-layer-registry';
+import type { ChannelLayersConfig } from '../registry/channel-layer-config';
+import { ChannelLayerRegistry } from '../registry/channel-layer-registry';
+import { CHANNELS_LAYERS_CONFIG } from '../registry/registry.constants';
+import { CHANNELS_WORKER_OPTIONS } from '../worker/worker.constants';
+import type { WorkerModuleOptions } from '../worker/worker-options';
 import { CHANNELS_MODULE_OPTIONS } from '../module/channels.constants';
 import type { ChannelsModuleOptions } from '../module/channels-module-options';
-import { ChannelsWorkerService } from '../worker/channels-worker.service';
 
 export interface CaptiveLayersOptions {
   /** Keep the in-process worker running. Default false: tests consume explicitly with `Client`. */
@@ -26,28 +28,25 @@ export function useCaptiveChannelLayers(
   return builder
     .overrideProvider(ChannelLayerRegistry)
     .useFactory({
-      factory: (moduleOptions: ChannelsModuleOptions) => {
-        const layers = moduleOptions.layers ?? { default: {} };
+      factory: (layers: ChannelLayersConfig) => {
         const captive = Object.fromEntries(
           Object.entries(layers).map(([alias, config]) => [
             alias,
             { routing: config.routing, backend: new InMemoryChannelLayer() },
           ]),
         );
-        const registry = new ChannelLayerRegistry({ ...moduleOptions, layers: captive });
+        const registry = new ChannelLayerRegistry(captive);
         registry.closeAllOnShutdown();
         return registry;
       },
-      inject: [CHANNELS_MODULE_OPTIONS],
+      inject: [CHANNELS_LAYERS_CONFIG],
     })
-    .overrideProvider(ChannelsWorkerService)
+    .overrideProvider(CHANNELS_WORKER_OPTIONS)
     .useFactory({
-      factory: (moduleOptions: ChannelsModuleOptions, registry: ChannelLayerRegistry, explorer: ConsumerExplorer) =>
-        new ChannelsWorkerService(
-          { ...moduleOptions, worker: { ...moduleOptions.worker, enabled: options.worker === true } },
-          registry,
-          explorer,
-        ),
-      inject: [CHANNELS_MODULE_OPTIONS, ChannelLayerRegistry, ConsumerExplorer],
+      factory: (moduleOptions: ChannelsModuleOptions): WorkerModuleOptions => ({
+        ...moduleOptions.worker,
+        enabled: options.worker === true,
+      }),
+      inject: [CHANNELS_MODULE_OPTIONS],
     });
 }

@@ -1,8 +1,8 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import type { ChannelLayer } from '../layers/channel-layer';
-import type { ChannelMessage } from '../layers/message';
+import type { ChannelMessage } from '../layers/channel-message';
 import { randomLetters } from '../layers/names';
-import { ChannelLayerRegistry } from '../module/channel-layer-registry';
+import { ChannelLayerRegistry } from '../registry/channel-layer-registry';
 import { Worker } from '../worker/worker';
 import { getNextMessage, type GetNextMessageOptions } from './get-next-message';
 

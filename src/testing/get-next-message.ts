@@ -1,5 +1,5 @@
 import type { ChannelLayer } from '../layers/channel-layer';
-import type { ChannelMessage } from '../layers/message';
+import type { ChannelMessage } from '../layers/channel-message';
 
 export interface GetNextMessageOptions {
   /** Throw when no message arrives instead of resolving `null`. Default false. */

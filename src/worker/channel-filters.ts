@@ -1,4 +1,4 @@
-import { globToRegExp } from '../layers/capacity';
+import { globToRegExp } from '../layers/names';
 
 /** Applies `onlyChannels` (keep if any glob matches) then `excludeChannels` (drop if any matches). */
 export function filterChannels(

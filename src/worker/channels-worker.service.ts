@@ -1,47 +1,35 @@
-import {
-  Inject,
-  Injectable,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-  type OnModuleInit,
-} from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
-import { ConsumerExplorer } from '../consumers/consumer-explorer';
-import { ChannelLayerRegistry } from '../module/channel-layer-registry';
-import { CHANNELS_MODULE_OPTIONS } from '../module/channels.constants';
-import type { ChannelsModuleOptions, WorkerModuleOptions } from '../module/channels-module-options';
+import { ChannelLayerRegistry } from '../registry/channel-layer-registry';
 import { Worker, type WorkerEvents } from './worker';
-import { workerOverride } from './worker-override';
+import { CHANNELS_WORKER_OPTIONS, WORKER_ROLE } from './worker.constants';
+import type { WorkerModuleOptions } from './worker-options';
 
 /**
- * Finds the consumers at init, runs a worker per layer at bootstrap (unless disabled), and stops
+ * Runs a worker per layer at bootstrap (unless disabled), once the consumers are bound, and stops
  * them first at shutdown: no new messages, in-flight consumers finish and flush, and only then do
  * the layers close. Re-emits every worker's `ready`, `consumerStarted` and `consumerFinished` events.
  */
 @Injectable()
 export class ChannelsWorkerService
   extends EventEmitter<WorkerEvents>
-  implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy
+  implements OnApplicationBootstrap, OnModuleDestroy
 {
   private readonly options: WorkerModuleOptions;
   private readonly started: Worker[] = [];
 
   constructor(
-    @Inject(CHANNELS_MODULE_OPTIONS) options: ChannelsModuleOptions,
+    @Inject(CHANNELS_WORKER_OPTIONS) options: WorkerModuleOptions,
     @Inject(ChannelLayerRegistry) private readonly registry: ChannelLayerRegistry,
-    @Inject(ConsumerExplorer) private readonly explorer: ConsumerExplorer,
+    @Optional() @Inject(WORKER_ROLE) forced?: WorkerModuleOptions,
   ) {
     super();
-    this.options = { ...options.worker, ...workerOverride() };
+    this.options = { ...options, ...forced };
   }
 
   /** The workers running in this process. */
   get workers(): readonly Worker[] {
     return this.started;
-  }
-
-  onModuleInit(): void {
-    this.explorer.explore();
   }
 
   onApplicationBootstrap(): void {

@@ -12,3 +12,11 @@ export interface WorkerOptions {
 
 export const DEFAULT_CONCURRENCY = 16;
 export const DEFAULT_MESSAGE_RETRIES = 10;
+
+/** `ChannelsModule.forRoot({ worker })`: the workers of this process. */
+export interface WorkerModuleOptions extends WorkerOptions {
+  /** Run workers inside the app process. Default true (development); set false for interface-only processes. */
+  enabled?: boolean;
+  /** Aliases whose consumers this process runs. Default: every layer that has routes. */
+  layers?: readonly string[];
+}

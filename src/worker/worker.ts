@@ -5,7 +5,7 @@ import { Message } from '../channels/message';
 import { ChannelSocketException, ConsumeLater } from '../consumers/exceptions';
 import type { ChannelLayer } from '../layers/channel-layer';
 import { ChannelFull } from '../layers/errors';
-import type { ChannelMessage } from '../layers/message';
+import type { ChannelMessage } from '../layers/channel-message';
 import type { Route } from '../routing/route';
 import type { Router } from '../routing/router';
 import { filterChannels } from './channel-filters';

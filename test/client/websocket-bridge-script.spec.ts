@@ -12,7 +12,7 @@ import {
   websocketBridgeScript,
   websocketBridgeScriptCandidates,
   type WebsocketBridgeMiddleware,
-} from '../../src/client/websocket-bridge.middleware';
+} from '../../src/client/websocket-bridge-script';
 import { resolveWebSocketUrl } from '../../src/client/websocket-bridge';
 import { buildClient, REPO } from './build-client';
 

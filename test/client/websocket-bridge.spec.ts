@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { createWebsocketBridgeMiddleware, WEBSOCKET_BRIDGE_PATH } from '../../src/client/websocket-bridge.middleware';
+import { createWebsocketBridgeMiddleware, WEBSOCKET_BRIDGE_PATH } from '../../src/client/websocket-bridge-script';
 import { buildClient } from './build-client';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

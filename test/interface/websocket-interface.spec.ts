@@ -5,8 +5,8 @@ import { InMemoryChannelLayer, type ChannelMessage } from '../../src';
 import {
   resolveWebsocketInterfaceOptions,
   type WebsocketInterfaceOptions,
-} from '../../src/interface/interface-options';
-import { WebsocketInterface } from '../../src/interface/websocket-interface';
+} from '../../src/interface/websocket/websocket-options';
+import { WebsocketInterface } from '../../src/interface/websocket/websocket-interface';
 
 interface Harness {
   layer: InMemoryChannelLayer;

@@ -1,4 +1,5 @@
-import { CapacityTable, globToRegExp } from '../../src/layers/capacity';
+import { CapacityTable } from '../../src/layers/capacity';
+import { globToRegExp } from '../../src/layers/names';
 
 describe('channel capacity patterns', () => {
   it.each([

@@ -13,7 +13,7 @@ import {
   type ChannelLayerOptions,
   type ResolvedLayerOptions,
 } from '../layer-options';
-import { copyMessage, type ChannelMessage } from '../message';
+import { copyMessage, type ChannelMessage } from '../channel-message';
 import {
   assertChannelName,
   assertGroupName,

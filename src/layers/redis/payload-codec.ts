@@ -1,7 +1,7 @@
 import { Packr } from 'msgpackr';
 import { MessageTooLarge } from '../errors';
-import type { ChannelMessage } from '../message';
-import { validateMessage } from '../message';
+import type { ChannelMessage } from '../channel-message';
+import { validateMessage } from '../channel-message';
 import { DecryptionFailed, MultiFernet } from './fernet';
 
 // One leading byte says how the rest is encoded, so a layer without keys can tell an

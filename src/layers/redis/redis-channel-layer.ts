@@ -10,7 +10,7 @@ import type {
 import { ChannelFull, ChannelLayerClosed, MessageTooLarge } from '../errors';
 import { FifoQueue } from '../fifo-queue';
 import { receiveWaitMs, resolveLayerOptions, type ResolvedLayerOptions } from '../layer-options';
-import type { ChannelMessage } from '../message';
+import type { ChannelMessage } from '../channel-message';
 import {
   assertChannelName,
   assertGroupName,

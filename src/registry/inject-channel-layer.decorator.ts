@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { getChannelLayerToken } from './channels.constants';
+import { getChannelLayerToken } from './registry.constants';
 
 /** Injects the channel layer registered under `alias` (default `default`). */
 export function InjectChannelLayer(alias = 'default'): PropertyDecorator & ParameterDecorator {

@@ -4,8 +4,8 @@ import type { ChannelLayer } from '../layers/channel-layer';
 import { InMemoryChannelLayer } from '../layers/memory/in-memory-channel-layer';
 import { RedisChannelLayer } from '../layers/redis/redis-channel-layer';
 import { Router } from '../routing/router';
-import { CHANNELS_MODULE_OPTIONS } from './channels.constants';
-import type { ChannelLayerConfig, ChannelsModuleOptions } from './channels-module-options';
+import type { ChannelLayerConfig, ChannelLayersConfig } from './channel-layer-config';
+import { CHANNELS_LAYERS_CONFIG } from './registry.constants';
 import { UnknownChannelLayer } from './unknown-channel-layer.error';
 
 /** A configured layer: its alias, the layer and the router of its consumers. */
@@ -37,8 +37,7 @@ export class ChannelLayerRegistry implements LayerResolver, OnApplicationShutdow
   private readonly owned = new Set<ChannelLayer>();
   private readonly logger = new Logger('ChannelsModule');
 
-  constructor(@Inject(CHANNELS_MODULE_OPTIONS) options: ChannelsModuleOptions) {
-    const layers = options.layers ?? { default: { backend: 'memory' } };
+  constructor(@Inject(CHANNELS_LAYERS_CONFIG) layers: ChannelLayersConfig) {
     for (const [alias, config] of Object.entries(layers)) {
       const layer = createLayer(alias, config);
       // Layers it creates are its to close; instances given in the options belong to the caller.

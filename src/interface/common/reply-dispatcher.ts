@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
-import type { ChannelLayer } from '../layers/channel-layer';
-import type { ChannelMessage } from '../layers/message';
-import { randomLetters } from '../layers/names';
+import type { ChannelLayer } from '../../layers/channel-layer';
+import type { ChannelMessage } from '../../layers/channel-message';
+import { randomLetters } from '../../layers/names';
 
 /** Something that owns reply channels: a WebSocket connection or an HTTP response. */
 export type ReplyHandler = ((message: ChannelMessage) => void) | { onReply(message: ChannelMessage): void };

@@ -1,9 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import type { ChannelMessage } from '../layers/message';
-import { asgiHeaders, splitTarget } from './connect-message';
-
-/** Bytes of body carried in the `http.request` message itself; the rest goes through a body channel. */
-export const BODY_CHUNK = 512 * 1024;
+import type { ChannelMessage } from '../../layers/channel-message';
+import { asgiHeaders, splitTarget } from '../common/request-fields';
 
 function address(host: string | undefined, port: number | undefined): [string, number] | null {
   return host ? [host, port ?? 0] : null;

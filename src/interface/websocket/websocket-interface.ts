@@ -1,10 +1,11 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import type { ChannelLayer } from '../layers/channel-layer';
-import { websocketConnectMessage, splitTarget } from './connect-message';
-import type { ResolvedWebsocketInterfaceOptions } from './interface-options';
-import { ReplyDispatcher } from './reply-dispatcher';
+import type { ChannelLayer } from '../../layers/channel-layer';
+import { splitTarget } from '../common/request-fields';
+import { websocketConnectMessage } from './connect-message';
+import type { ResolvedWebsocketInterfaceOptions } from './websocket-options';
+import { ReplyDispatcher } from '../common/reply-dispatcher';
 import { WebsocketConnection } from './websocket-connection';
 
 type UpgradeListener = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;

@@ -1,30 +1,15 @@
 import { Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ChannelLayer } from '../layers/channel-layer';
-import { ChannelFull } from '../layers/errors';
-import type { ChannelMessage } from '../layers/message';
-import type { Router } from '../routing/router';
-import { splitTarget } from './connect-message';
-import { isForwardedRequest } from './controller-consumer';
-import { BODY_CHUNK, httpRequestMessage } from './http-messages';
-import type { ReplyDispatcher } from './reply-dispatcher';
-
-export interface HttpInterfaceOptions {
-  /** Alias of the layer requests go over. Default `default`. */
-  layer?: string;
-  /**
-   * `routes` (default): requests an `http.request` route takes go over channels, the rest to the
-   * controllers here. `all`: every request goes over channels, and workers run the Nest controllers
-   * from the message, so interface and worker processes can be separate.
-   */
-  mode?: 'routes' | 'all';
-  /** Seconds to wait for the start of a response before answering 503. Default 60. */
-  timeout?: number;
-  /** Largest request body accepted, in bytes (413 beyond). Default 10 MiB. */
-  maxBodySize?: number;
-  /** Client address from X-Forwarded-For / -Port, scheme from X-Forwarded-Proto. Default false. */
-  proxyHeaders?: boolean;
-}
+import type { ChannelLayer } from '../../layers/channel-layer';
+import { ChannelFull } from '../../layers/errors';
+import type { ChannelMessage } from '../../layers/channel-message';
+import type { Router } from '../../routing/router';
+import { BODY_CHUNK } from '../../http/body-chunk';
+import { isForwardedRequest } from '../../http/controllers-consumer';
+import type { ReplyDispatcher } from '../common/reply-dispatcher';
+import { splitTarget } from '../common/request-fields';
+import type { HttpInterfaceOptions } from './http-options';
+import { httpRequestMessage } from './request-message';
 
 const logger = new Logger('HttpInterface');
 

@@ -1,9 +1,9 @@
 import type { INestApplicationContext, Type } from '@nestjs/common';
 import type { NestApplicationContextOptions } from '@nestjs/common/interfaces/nest-application-context-options.interface';
 import { NestFactory } from '@nestjs/core';
-import type { WorkerModuleOptions } from '../module/channels-module-options';
-import { ChannelsWorkerService } from './channels-worker.service';
-import { setWorkerOverride } from './worker-override';
+import { ChannelsWorkerService } from '../worker/channels-worker.service';
+import type { WorkerModuleOptions } from '../worker/worker-options';
+import { withProcessRole } from './process-role.module';
 
 export interface RunWorkerOptions extends Omit<WorkerModuleOptions, 'enabled'> {
   /** Nest application-context options (logger…). */
@@ -29,18 +29,14 @@ export async function runWorker(
   options: RunWorkerOptions = {},
 ): Promise<{ app: INestApplicationContext; worker: ChannelsWorkerService }> {
   const { nest, controllers, ...worker } = options;
-  setWorkerOverride({ ...worker, enabled: true });
+  const root = withProcessRole(module, { worker: { ...worker, enabled: true } });
   let app: INestApplicationContext;
-  try {
-    if (controllers) {
-      const web = await NestFactory.create(module, nest);
-      await web.init();
-      app = web;
-    } else {
-      app = await NestFactory.createApplicationContext(module, nest);
-    }
-  } finally {
-    setWorkerOverride(undefined);
+  if (controllers) {
+    const web = await NestFactory.create(root, nest);
+    await web.init();
+    app = web;
+  } else {
+    app = await NestFactory.createApplicationContext(root, nest);
   }
   app.enableShutdownHooks();
   return { app, worker: app.get(ChannelsWorkerService, { strict: false }) };

@@ -1,7 +1,7 @@
 import type { INestApplication, NestApplicationOptions, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { setWorkerOverride } from '../worker/worker-override';
-import { setInterfaceOverride } from './interface-override';
+import type { ProcessRole } from './process-role';
+import { withProcessRole } from './process-role.module';
 
 export interface RunServerOptions {
   /** Address to listen on. Default 127.0.0.1. */
@@ -25,22 +25,17 @@ export interface RunServerOptions {
  * `noWorker`) in-process workers. What `nestjs-channels runserver` runs.
  */
 export async function runServer(module: Type<unknown>, options: RunServerOptions = {}): Promise<INestApplication> {
-  const forced = {
-    websocket: { subprotocols: options.wsProtocols, proxyHeaders: options.proxyHeaders },
-    http: { timeout: options.httpTimeout, proxyHeaders: options.proxyHeaders },
-  };
-  // Drop unset keys so the app's own settings stay where the command line says nothing.
+  // Unset keys are dropped, so the app's own settings stay where the command line says nothing.
   const defined = <T extends object>(value: T): T =>
     Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-  setInterfaceOverride({ websocket: defined(forced.websocket), http: defined(forced.http) });
-  if (options.noWorker) setWorkerOverride({ enabled: false });
-  let app: INestApplication;
-  try {
-    app = await NestFactory.create(module, options.nest);
-  } finally {
-    setInterfaceOverride(undefined);
-    setWorkerOverride(undefined);
-  }
+  const role: ProcessRole = {
+    interface: {
+      websocket: defined({ subprotocols: options.wsProtocols, proxyHeaders: options.proxyHeaders }),
+      http: defined({ timeout: options.httpTimeout, proxyHeaders: options.proxyHeaders }),
+    },
+    worker: options.noWorker ? { enabled: false } : undefined,
+  };
+  const app = await NestFactory.create<INestApplication>(withProcessRole(module, role), options.nest);
   app.enableShutdownHooks();
   await app.listen(options.port ?? 8000, options.host ?? '127.0.0.1');
   return app;

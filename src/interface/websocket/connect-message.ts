@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import type { ChannelMessage } from '../layers/message';
+import type { ChannelMessage } from '../../layers/channel-message';
+import { asgiHeaders, splitTarget } from '../common/request-fields';
 
 /** `[host, port]` of the client, from the socket or (with proxy headers) X-Forwarded-For/-Port. */
 function clientAddress(request: IncomingMessage, proxyHeaders: boolean): [string, number] | null {
@@ -13,31 +14,6 @@ function clientAddress(request: IncomingMessage, proxyHeaders: boolean): [string
   }
   const { remoteAddress, remotePort } = request.socket;
   return remoteAddress ? [remoteAddress, remotePort ?? 0] : null;
-}
-
-/** Request headers as ASGI wants them: `[name, value]` bytes, names lowercased, names with `_` dropped. */
-export function asgiHeaders(request: IncomingMessage): Buffer[][] {
-  const headers: Buffer[][] = [];
-  const raw = request.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toLowerCase();
-    if (name.includes('_')) continue; // they could spoof dash-named headers behind a proxy
-    headers.push([Buffer.from(name, 'latin1'), Buffer.from(raw[i + 1], 'latin1')]);
-  }
-  return headers;
-}
-
-/** Path (percent-decoded) and raw query string of a request. */
-export function splitTarget(url: string): { path: string; rawPath: string; query: Buffer } {
-  const question = url.indexOf('?');
-  const rawPath = question === -1 ? url : url.slice(0, question);
-  let path: string;
-  try {
-    path = decodeURIComponent(rawPath);
-  } catch {
-    path = rawPath;
-  }
-  return { path, rawPath, query: Buffer.from(question === -1 ? '' : url.slice(question + 1), 'latin1') };
 }
 
 /** The `websocket.connect` message for an upgrade request. */

@@ -2,9 +2,9 @@ import { Logger } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
-import type { ChannelLayer } from '../layers/channel-layer';
-import { ChannelFull } from '../layers/errors';
-import type { ChannelMessage } from '../layers/message';
+import type { ChannelLayer } from '../../layers/channel-layer';
+import { ChannelFull } from '../../layers/errors';
+import type { ChannelMessage } from '../../layers/channel-message';
 
 const REPLY_KEYS = new Set(['accept', 'text', 'bytes', 'close']);
 const ignoreError = (): void => undefined;

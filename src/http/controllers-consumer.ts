@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Message } from '../channels/message';
-import { readHttpRequest, sendHttpResponse } from './http-helpers';
+import { readHttpRequest } from './http-request';
+import { sendHttpResponse } from './http-response';
 
 /** Marks requests the controller consumer forwards; the value is secret to this process. */
 const FORWARDED_HEADER = 'x-nestjs-channels-forwarded';

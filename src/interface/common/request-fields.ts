@@ -1,0 +1,26 @@
+import type { IncomingMessage } from 'node:http';
+
+/** Request headers as ASGI wants them: `[name, value]` bytes, names lowercased, names with `_` dropped. */
+export function asgiHeaders(request: IncomingMessage): Buffer[][] {
+  const headers: Buffer[][] = [];
+  const raw = request.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if (name.includes('_')) continue; // they could spoof dash-named headers behind a proxy
+    headers.push([Buffer.from(name, 'latin1'), Buffer.from(raw[i + 1], 'latin1')]);
+  }
+  return headers;
+}
+
+/** Path (percent-decoded) and raw query string of a request. */
+export function splitTarget(url: string): { path: string; rawPath: string; query: Buffer } {
+  const question = url.indexOf('?');
+  const rawPath = question === -1 ? url : url.slice(0, question);
+  let path: string;
+  try {
+    path = decodeURIComponent(rawPath);
+  } catch {
+    path = rawPath;
+  }
+  return { path, rawPath, query: Buffer.from(question === -1 ? '' : url.slice(question + 1), 'latin1') };
+}
