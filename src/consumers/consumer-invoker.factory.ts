@@ -35,6 +35,7 @@ const ENHANCERS = { guards: true, interceptors: true, filters: true };
 
 /** A class consumer that may give session flags per channel (generic consumers' class flags). */
 type SessionFlaggedConsumerType = ClassConsumerType & { sessionFlags?(channel: string): ConsumerSessionFlags };
+
 const functionErrors = new Logger('ExceptionsHandler');
 
 /** A guard that says no on websocket.connect refuses the connection instead of failing. */
