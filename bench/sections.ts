@@ -29,6 +29,13 @@ export const SECTIONS: readonly BenchSection[] = [
     describe: 'sustained WebSocket connects/s and handshake p50/p99, beside plain ws (bench/connections/churn.ts)',
     run: async (redisUrl) => (await import('./connections/churn')).runChurnSection(redisUrl),
   },
+  {
+    name: 'faults',
+    describe:
+      'one flooding socket beside 50 bystanders, 50 unread 10 MiB bodies, a 50-user chat through a Redis stall and restart (bench/faults/)',
+    // Loaded on use, like the idle section.
+    run: async (redisUrl) => (await import('./faults/section')).faultsSection.run(redisUrl),
+  },
 ];
 
 /** The name of the layer and dispatch scenarios, which run first. */

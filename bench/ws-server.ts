@@ -12,17 +12,11 @@ import Redis from 'ioredis';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Server as SocketIoServer } from 'socket.io';
 import { WebSocketServer, type WebSocket } from 'ws';
-import {
-  ChannelsModule,
-  Consumer,
-  Group,
-  runWorker,
-  sendHttpResponse,
-  type ChannelLayerConfig,
-  type Message,
-} from '../src';
+import { ChannelsModule, Consumer, runWorker, sendHttpResponse, type ChannelLayerConfig, type Message } from '../src';
 import { serveParent } from './child-process';
 import { answerMemoryRequests } from './connections/process-memory';
+import { EchoConsumers } from './echo-consumers';
+import { roomConsumers } from './room-consumers';
 
 const SERVER_KINDS = [
   'channels-memory',
@@ -52,23 +46,17 @@ const CHAT_GROUP = 'bench-room';
 const CAPACITY = 100_000;
 const LOGGER = ['error', 'warn'] as const;
 
+/** The HTTP scenario's consumer: `http.request` on /echo answers ok. */
 @Injectable()
-class EchoConsumers {
-  @Consumer('websocket.connect')
-  async connect(message: Message): Promise<void> {
-    await message.replyChannel!.send({ accept: true });
-  }
-
-  @Consumer('websocket.receive')
-  async receive(message: Message): Promise<void> {
-    await message.replyChannel!.send({ text: message.content.text as string });
-  }
-
+class HttpEchoConsumers {
   @Consumer('http.request', { path: /^\/echo$/ })
   async http(message: Message): Promise<void> {
     await sendHttpResponse(message, { body: 'ok' });
   }
 }
+
+/** The echo app's consumers: the WebSocket echo, then the HTTP route. */
+const ECHO_APP_CONSUMERS = [EchoConsumers, HttpEchoConsumers];
 
 /** Connection churn: accept every socket; the disconnect is consumed so no queue grows. */
 @Injectable()
@@ -83,19 +71,7 @@ class AcceptConsumers {
 }
 
 /** Idle connections: what a chat does with each socket, join a room on connect and leave on disconnect. */
-@Injectable()
-class ChatConsumers {
-  @Consumer('websocket.connect')
-  async connect(message: Message): Promise<void> {
-    await new Group(CHAT_GROUP).add(message.replyChannel!);
-    await message.replyChannel!.send({ accept: true });
-  }
-
-  @Consumer('websocket.disconnect')
-  async disconnect(message: Message): Promise<void> {
-    await new Group(CHAT_GROUP).discard(message.replyChannel!);
-  }
-}
+const ChatConsumers = roomConsumers(CHAT_GROUP);
 
 @Controller()
 class PlainController {
@@ -108,11 +84,11 @@ class PlainController {
 function channelsModule(
   layer: ChannelLayerConfig,
   worker: boolean,
-  consumers: Type<unknown> = EchoConsumers,
+  consumers: readonly Type<unknown>[] = ECHO_APP_CONSUMERS,
 ): Type<unknown> {
   @Module({
     imports: [ChannelsModule.forRoot({ layers: { default: layer }, worker: { enabled: worker } })],
-    providers: [consumers],
+    providers: [...consumers],
     controllers: [PlainController],
   })
   class EchoAppModule {}
@@ -276,15 +252,15 @@ async function start(kind: string, port: number, redisUrl: string | undefined): 
     case 'socketio-redis':
       return socketIo(port, url());
     case 'channels-accept-memory':
-      return listen(channelsModule(memory, true, AcceptConsumers), port, false);
+      return listen(channelsModule(memory, true, [AcceptConsumers]), port, false);
     case 'channels-chat-memory':
-      return listen(channelsModule(memory, true, ChatConsumers), port, false);
+      return listen(channelsModule(memory, true, [ChatConsumers]), port, false);
     case 'channels-conn-redis-interface':
-      return listen(channelsModule(connRedis(), false, AcceptConsumers), port, false);
+      return listen(channelsModule(connRedis(), false, [AcceptConsumers]), port, false);
     case 'channels-accept-redis-worker':
-      return worker(channelsModule(connRedis(), true, AcceptConsumers));
+      return worker(channelsModule(connRedis(), true, [AcceptConsumers]));
     case 'channels-chat-redis-worker':
-      return worker(channelsModule(connRedis(), true, ChatConsumers));
+      return worker(channelsModule(connRedis(), true, [ChatConsumers]));
     default:
       throw new Error(`usage: ws-server.ts <${SERVER_KINDS.join('|')}> <port> [redis url]`);
   }

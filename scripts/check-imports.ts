@@ -13,6 +13,7 @@ export type LayerOrder = readonly (readonly LayerUnit[])[];
 
 /** The layer order of src/: mirrors ARCHITECTURE.md's layer table. Change both together. */
 export const LAYERS: LayerOrder = [
+  ['logging'],
   [{ folder: 'layers', inner: [['.'], ['memory', 'redis']] }],
   ['channels'],
   ['routing'],

@@ -29,17 +29,26 @@ export type { SecurityModuleOptions } from './security/security-options';
 export type { ClientModuleOptions } from './client/client-options';
 export type { WebsocketInterfaceOptions } from './interface/websocket/websocket-options';
 export { ChannelsInterfaceService } from './interface/channels-interface.service';
+export type { InterfaceStatistics } from './interface/common/interface-statistics';
 export { WebsocketInterface } from './interface/websocket/websocket-interface';
 export { runServer, type RunServerOptions } from './process/run-server';
 export type { HttpInterfaceOptions } from './interface/http/http-options';
 export { readHttpRequest, type ChannelsHttpRequest } from './http/http-request';
+export { RequestAborted, RequestTimeout } from './http/request-exceptions';
+export { HTTP_BODY_CHANNEL_PATTERN, isHttpBodyChannel } from './http/body-channel';
 export { encodeHttpResponse, sendHttpResponse, type ChannelsHttpResponse } from './http/http-response';
 export { ChannelLayerRegistry, type ChannelLayerEntry } from './registry/channel-layer-registry';
 export { ChannelsService } from './registry/channels.service';
 export { InjectChannelLayer } from './registry/inject-channel-layer.decorator';
 export { getChannelLayerToken } from './registry/registry.constants';
 export { UnknownChannelLayer } from './registry/unknown-channel-layer.error';
-export { Worker, type ConsumerFinishedEvent, type ConsumerStartedEvent, type WorkerEvents } from './worker/worker';
+export {
+  Worker,
+  type ConsumerFinishedEvent,
+  type ConsumerStartedEvent,
+  type WorkerEvents,
+  type WorkerStatistics,
+} from './worker/worker';
 export type { WorkerModuleOptions, WorkerOptions } from './worker/worker-options';
 export { ChannelsWorkerService } from './worker/channels-worker.service';
 export { runWorker, type RunWorkerOptions } from './process/run-worker';

@@ -1,8 +1,9 @@
 // The nestjs-channels app of the broadcast scenario: every socket joins group `bc` when it connects
 // and leaves it when it closes. The same module runs as interface processes (no worker) and as
 // the worker process (runWorker), as an app in production would.
-import { Injectable, Module, type Type } from '@nestjs/common';
-import { ChannelsModule, Consumer, Group, type ChannelLayerConfig, type Message } from '../../src';
+import { Module, type Type } from '@nestjs/common';
+import { ChannelsModule, type ChannelLayerConfig } from '../../src';
+import { roomConsumers } from '../room-consumers';
 import { GROUP } from './protocol';
 
 /** Redis keys of this scenario, apart from the other sections' (`bench:`, `bench-ws:` …). */
@@ -17,20 +18,8 @@ export function broadcastLayer(redisUrl: string): ChannelLayerConfig {
   return { backend: 'redis', options: { hosts: [redisUrl], prefix: BROADCAST_PREFIX, capacity: BROADCAST_CAPACITY } };
 }
 
-@Injectable()
-class BroadcastConsumers {
-  @Consumer('websocket.connect')
-  async connect(message: Message): Promise<void> {
-    // Join before accepting: once the client sees the socket open, it is a member.
-    await new Group(GROUP).add(message.replyChannel!);
-    await message.replyChannel!.send({ accept: true });
-  }
-
-  @Consumer('websocket.disconnect')
-  async disconnect(message: Message): Promise<void> {
-    await new Group(GROUP).discard(message.replyChannel!);
-  }
-}
+/** Every socket in group `bc` while it is open (it joins before it is accepted). */
+const BroadcastConsumers = roomConsumers(GROUP);
 
 /** The app module; `worker` says whether this process runs the consumers. */
 export function broadcastAppModule(redisUrl: string, worker: boolean): Type<unknown> {

@@ -1,74 +1,22 @@
 // The helper processes of one broadcast scenario (servers and clients): started together, every
 // request bounded by a deadline, and all of them stopped at the end, on failure and on signals.
 import { join } from 'node:path';
-import { startBenchChild, type BenchChild } from '../child-process';
-import { processCpuMs } from '../worker-process';
-import { expectReply, type ClientRequest, type ServerRequest } from './protocol';
+import { startBenchChild } from '../child-process';
+import { HelperProcess } from '../helper-process';
+import type { ClientRequest, ServerRequest } from './protocol';
 
 const SERVER_SCRIPT = join('bench', 'broadcast', 'server.ts');
 const CLIENT_SCRIPT = join('bench', 'broadcast', 'client.ts');
 
 export type ServerKind = 'channels-interface' | 'channels-worker' | 'socket.io';
 
-/** A helper process with bounded requests: one at a time (replies are not tagged). */
-export class Helper {
-  /** Set once a request timed out: its late reply would answer the next one, so no more are sent. */
-  private broken: string | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
-
-  constructor(
-    readonly label: string,
-    private readonly child: BenchChild,
-  ) {}
-
-  get pid(): number {
-    return this.child.pid;
-  }
-
-  /** CPU ms this process has used so far (/proc, 10 ms resolution); NaN once it has gone. */
-  cpuMs(): number {
-    try {
-      return processCpuMs(this.child.pid);
-    } catch {
-      return NaN;
-    }
-  }
-
-  /** Sends `message` (after any request in progress) and checks the reply's type. */
-  request<T extends { type: string }>(
-    message: ClientRequest | ServerRequest,
-    type: T['type'],
-    timeoutMs: number,
-  ): Promise<T> {
-    const run = async (): Promise<T> => {
-      if (this.broken) throw new Error(`${this.label}: ${this.broken}`);
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          this.broken = `no answer to ${message.type} within ${timeoutMs / 1000} s`;
-          reject(new Error(`${this.label}: ${this.broken}`));
-        }, timeoutMs);
-      });
-      try {
-        return expectReply<T>(await Promise.race([this.child.request(message), deadline]), type);
-      } finally {
-        clearTimeout(timer);
-      }
-    };
-    const result = this.queue.then(run, run);
-    this.queue = result.catch(() => undefined);
-    return result;
-  }
-
-  stop(): Promise<void> {
-    return this.child.stop();
-  }
-}
+/** A server or client helper of this section. */
+export type Helper = HelperProcess<ClientRequest | ServerRequest>;
 
 const running = new Set<Helper>();
 
 async function start(label: string, script: string, args: readonly string[]): Promise<Helper> {
-  const helper = new Helper(label, await startBenchChild(script, args));
+  const helper: Helper = new HelperProcess(label, await startBenchChild(script, args));
   running.add(helper);
   return helper;
 }

@@ -1,5 +1,6 @@
 // The IPC messages between the broadcast section (bench process) and its helpers (servers and
-// clients), and the clock every process stamps and reads latencies with.
+// clients; a request that fails is answered with bench/helper-process.ts's ErrorReply), and the
+// clock every process stamps and reads latencies with.
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable between processes on one machine. */
 export function wallMs(): number {
@@ -88,19 +89,6 @@ export interface MembersReply {
 export interface ProfiledReply {
   type: 'profiled';
   file?: string;
-}
-export interface ErrorReply {
-  type: 'error';
-  message: string;
-}
-
-/** Narrows a helper's reply to the expected type, or throws with what came instead. */
-export function expectReply<T extends { type: string }>(reply: unknown, type: T['type']): T {
-  if (typeof reply !== 'object' || reply === null) throw new Error(`expected a ${type} reply, got ${String(reply)}`);
-  const kind = (reply as { type?: unknown }).type;
-  if (kind === 'error') throw new Error((reply as ErrorReply).message);
-  if (kind !== type) throw new Error(`expected a ${type} reply, got ${JSON.stringify(reply).slice(0, 200)}`);
-  return reply as T;
 }
 
 /** Room / group every socket joins, and the Socket.IO event name. */

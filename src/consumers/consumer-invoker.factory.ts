@@ -1,6 +1,7 @@
 import { ForbiddenException, Inject, Injectable, IntrinsicException, Logger, Scope, type Type } from '@nestjs/common';
 import { ContextIdFactory, ExternalContextCreator, ModuleRef, type ContextId, type ParamsFactory } from '@nestjs/core';
 import type { Message } from '../channels/message';
+import { printable } from '../logging/printable';
 import type { RouteKwargs } from '../routing/filters';
 import type {
   ClassConsumerInstance,
@@ -71,7 +72,11 @@ export class ConsumerInvokerFactory {
       try {
         return await consumer(message, kwargs);
       } catch (error) {
-        if (error instanceof Error && !(error instanceof IntrinsicException)) functionErrors.error(error);
+        if (error instanceof Error && !(error instanceof IntrinsicException)) {
+          // Error messages often quote what a client sent: escaped, so it cannot forge log lines.
+          const message = printable(error.message);
+          functionErrors.error(message, error.stack?.replace(error.message, message));
+        }
         throw error;
       }
     };

@@ -1,8 +1,13 @@
 import { Logger } from '@nestjs/common';
 import type { Message } from '../channels/message';
+import { BurstLogger } from '../logging/burst-logger';
+import { printable } from '../logging/printable';
 import type { RouteKwargs } from '../routing/filters';
 import type { WebsocketMultiplexer } from './websocket-multiplexer';
 import { WebsocketConsumer } from './websocket-consumer';
+
+/** Clients control how many bad frames they send: one warning per burst. */
+const invalidFrames = new BurstLogger(new Logger('JsonWebsocketConsumer'), 'invalid frames answered with an error');
 
 /**
  * A WebSocket consumer that speaks JSON (Channels' `JsonWebsocketConsumer`): `receive(content)`
@@ -59,7 +64,7 @@ export class JsonWebsocketConsumer<In = unknown, Out = unknown> extends Websocke
 
   /** A frame that is not JSON text: logs it and answers `{"error": reason}`. Override to close instead, say. */
   protected async invalidFrame(reason: string): Promise<void> {
-    new Logger(this.constructor.name).warn(`Invalid frame on ${this.path || 'a WebSocket'}: ${reason}`);
+    invalidFrames.event(`Invalid frame on ${printable(this.path || 'a WebSocket')}: ${printable(reason)}`);
     await this.replyChannelOf(this.message).send({ text: this.codec().encodeJson({ error: reason }) });
   }
 

@@ -1,4 +1,6 @@
 import type { Message } from '../channels/message';
+import { HTTP_BODY_CHANNEL_PATTERN, isHttpBodyChannel } from './body-channel';
+import { RequestAborted, RequestTimeout } from './request-exceptions';
 
 /** An `http.request` message as a request-like object. */
 export interface ChannelsHttpRequest {
@@ -30,18 +32,43 @@ function parseCookies(header: string | undefined): Record<string, string> {
   return cookies;
 }
 
-/** Reads an `http.request` message, following its body channel when the body came in chunks. */
+/** A refused value as the error shows it: JSON (so control characters are escaped), shortened. */
+function shown(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = `a ${typeof value}`;
+  }
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+/**
+ * Reads an `http.request` message, following its body channel when the body came in chunks:
+ * `RequestTimeout` (answered 408) when a chunk does not come within `timeoutSeconds`,
+ * `RequestAborted` (nothing to answer) when the client went away mid-body. Only a
+ * body channel the interface made is followed (`http.request.body?` and a random suffix): any other
+ * `body_channel` is a `TypeError`, before anything is read, so a forged message cannot drain
+ * another channel.
+ */
 export async function readHttpRequest(message: Message, timeoutSeconds = 30): Promise<ChannelsHttpRequest> {
   const content = message.content;
+  const bodyChannel = content.body_channel ?? undefined;
+  if (bodyChannel !== undefined && !isHttpBodyChannel(bodyChannel)) {
+    throw new TypeError(
+      `Refusing to read the request body from body_channel ${shown(bodyChannel)}: only a channel the ` +
+        `interface made ("${HTTP_BODY_CHANNEL_PATTERN}" and a random suffix) is followed`,
+    );
+  }
   const chunks = [Buffer.from((content.body as Uint8Array | undefined) ?? [])];
-  if (typeof content.body_channel === 'string') {
+  if (bodyChannel !== undefined) {
     for (;;) {
-      const [, chunk] = await message.channelLayer.receive([content.body_channel], {
+      const [, chunk] = await message.channelLayer.receive([bodyChannel], {
         block: true,
         timeout: timeoutSeconds,
       });
-      if (!chunk) throw new Error('the request body did not arrive in time');
-      if (chunk.closed) throw new Error('the client went away before the whole body arrived');
+      if (!chunk) throw new RequestTimeout(timeoutSeconds);
+      if (chunk.closed) throw new RequestAborted();
       if (chunk.content instanceof Uint8Array) chunks.push(Buffer.from(chunk.content));
       if (!chunk.more_content) break;
     }

@@ -4,12 +4,20 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { FallbackRoute, FallbackRouteSource } from '../consumers/fallback-route';
 import { controllerConsumer } from '../http/controllers-consumer';
 import { ChannelLayerRegistry } from '../registry/channel-layer-registry';
+import { FairSender } from './common/fair-sender';
+import { InterfaceStatistics } from './common/interface-statistics';
 import { ReplyDispatcher } from './common/reply-dispatcher';
 import { HttpInterface } from './http/http-interface';
 import { CHANNELS_INTERFACE_OPTIONS, INTERFACE_ROLE } from './interface.constants';
+import { resolveHttpInterfaceOptions, type ResolvedHttpInterfaceOptions } from './http/http-options';
+import { limitRequestTimes } from './http/server-timeouts';
 import type { InterfaceModuleOptions } from './interface-options';
 import { WebsocketInterface } from './websocket/websocket-interface';
-import { resolveWebsocketInterfaceOptions } from './websocket/websocket-options';
+import {
+  resolveWebsocketInterfaceOptions,
+  type ResolvedWebsocketInterfaceOptions,
+  type WebsocketInterfaceOptions,
+} from './websocket/websocket-options';
 
 /** The part of a Fastify instance the hook needs (Fastify itself is an optional dependency). */
 interface FastifyLike {
@@ -33,9 +41,18 @@ export class ChannelsInterfaceService implements FallbackRouteSource, OnApplicat
   private websocket: WebsocketInterface | undefined;
   private httpInterface: HttpInterface | undefined;
   private readonly dispatchers = new Map<string, ReplyDispatcher>();
+  private readonly senders = new Map<string, FairSender>();
+  private readonly counters = new InterfaceStatistics();
   private fastifyHooked = false;
 
-  private readonly settings: InterfaceModuleOptions;
+  /**
+   * The options, checked when the module is created, so a mistake fails the app's creation before
+   * anything runs. The WebSocket options need their layer: when its alias is not configured, the
+   * error waits for bootstrap, where only an app with an HTTP server needs it.
+   */
+  private readonly websocketSettings: WebsocketInterfaceOptions | false;
+  private readonly websocketOptions: ResolvedWebsocketInterfaceOptions | undefined;
+  private readonly httpOptions: ResolvedHttpInterfaceOptions | false;
 
   constructor(
     @Inject(CHANNELS_INTERFACE_OPTIONS) mine: InterfaceModuleOptions,
@@ -43,11 +60,14 @@ export class ChannelsInterfaceService implements FallbackRouteSource, OnApplicat
     @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
     @Optional() @Inject(INTERFACE_ROLE) forced?: InterfaceModuleOptions,
   ) {
-    this.settings = {
-      websocket:
-        forced?.websocket === false || mine.websocket === false ? false : { ...mine.websocket, ...forced?.websocket },
-      http: forced?.http === false || mine.http === false ? false : { ...mine.http, ...forced?.http },
-    };
+    const websocket =
+      forced?.websocket === false || mine.websocket === false ? false : { ...mine.websocket, ...forced?.websocket };
+    const http = forced?.http === false || mine.http === false ? false : { ...mine.http, ...forced?.http };
+    this.websocketSettings = websocket;
+    if (websocket !== false && registry.aliases.includes(websocket.layer ?? 'default')) {
+      this.websocketOptions = this.resolveWebsocket(websocket);
+    }
+    this.httpOptions = http === false ? false : resolveHttpInterfaceOptions(http);
   }
 
   /** The WebSocket interface, when this process serves one. */
@@ -60,11 +80,18 @@ export class ChannelsInterfaceService implements FallbackRouteSource, OnApplicat
    * messages no route takes (for the workers of a process with an HTTP adapter).
    */
   fallbackRoutes(): readonly FallbackRoute[] {
-    const http = this.settings.http;
+    const http = this.httpOptions;
     const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
-    if (http === false || http?.mode !== 'all' || !server) return [];
-    const alias = http.layer ?? 'default';
-    return [{ alias, channel: 'http.request', origin: 'Nest controllers', consume: controllerConsumer(server) }];
+    if (http === false || !http.all || !server) return [];
+    const alias = http.layer;
+    // Fastify builds its routes' hooks in ready(), which only listen() calls: a worker that never
+    // listens readies it before the first request it injects.
+    const adapter = this.adapterHost.httpAdapter;
+    const ready =
+      adapter.getType() === 'fastify'
+        ? () => adapter.getInstance<{ ready(): PromiseLike<unknown> }>().ready()
+        : undefined;
+    return [{ alias, channel: 'http.request', origin: 'Nest controllers', consume: controllerConsumer(server, ready) }];
   }
 
   /** HTTP over channels, when this process serves it. */
@@ -72,22 +99,48 @@ export class ChannelsInterfaceService implements FallbackRouteSource, OnApplicat
     return this.httpInterface;
   }
 
+  /**
+   * What this process's interface refused, closed or dropped since it started (1013 and 1009
+   * closes, dropped frames and disconnects, 408/413/429/503 answers), and what is open now.
+   */
+  statistics(): Record<string, number> {
+    let waiting = 0;
+    for (const sender of this.senders.values()) waiting += sender.pending;
+    return {
+      ...this.counters.snapshot(),
+      websocketsOpen: this.websocket?.size ?? 0,
+      httpRequestsOpen: this.httpInterface?.openRequests ?? 0,
+      httpBodyBytesHeld: this.httpInterface?.bodyBytesHeld ?? 0,
+      messagesWaiting: waiting,
+    };
+  }
+
   onApplicationBootstrap(): void {
     const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
     if (!server) return;
-    const websocket = this.settings.websocket;
-    if (websocket !== false) {
-      const options = websocket ?? {};
-      const layer = this.registry.layer(options.layer);
-      const resolved = resolveWebsocketInterfaceOptions(options, layer.groupExpiry);
-      this.websocket = new WebsocketInterface(layer, resolved, this.dispatcher(resolved.layer));
+    if (this.websocketSettings !== false) {
+      const websocket = this.websocketOptions ?? this.resolveWebsocket(this.websocketSettings);
+      const alias = websocket.layer;
+      const { layer, router } = this.registry.get(alias);
+      // With no routes here (an interface process of another module), the workers may consume it.
+      const routed = router.channels;
+      const sendsDisconnect = routed.length === 0 || routed.includes('websocket.disconnect');
+      this.websocket = new WebsocketInterface(
+        layer,
+        websocket,
+        this.dispatcher(alias),
+        this.sender(alias),
+        this.counters,
+        sendsDisconnect,
+      );
       this.websocket.attach(server);
     }
-    const http = this.settings.http;
+    const http = this.httpOptions;
     if (http !== false) {
-      const alias = http?.layer ?? 'default';
-      const { layer, router } = this.registry.get(alias);
-      this.httpInterface = new HttpInterface(layer, router, this.dispatcher(alias), http ?? {});
+      const { layer, router } = this.registry.get(http.layer);
+      const dispatcher = this.dispatcher(http.layer);
+      this.httpInterface = new HttpInterface(layer, router, dispatcher, http, this.sender(http.layer), this.counters);
+      limitRequestTimes(server, http);
       if (this.adapterHost.httpAdapter.getType() === 'fastify') this.hookIntoFastify(this.httpInterface);
     }
   }
@@ -118,12 +171,30 @@ export class ChannelsInterfaceService implements FallbackRouteSource, OnApplicat
     this.httpInterface = undefined;
     await Promise.all([...this.dispatchers.values()].map((dispatcher) => dispatcher.stop()));
     this.dispatchers.clear();
+    for (const sender of this.senders.values()) sender.stop();
+    this.senders.clear();
+  }
+
+  private resolveWebsocket(options: WebsocketInterfaceOptions): ResolvedWebsocketInterfaceOptions {
+    const layer = this.registry.layer(options.layer);
+    return resolveWebsocketInterfaceOptions(options, layer.groupExpiry, layer.maxMessageSize);
+  }
+
+  /** One fair sender per layer, shared by WebSockets and HTTP: their messages take turns. */
+  private sender(alias: string): FairSender {
+    let sender = this.senders.get(alias);
+    if (!sender) {
+      sender = new FairSender(this.registry.layer(alias));
+      this.senders.set(alias, sender);
+    }
+    return sender;
   }
 
   private dispatcher(alias: string): ReplyDispatcher {
     let dispatcher = this.dispatchers.get(alias);
     if (!dispatcher) {
-      dispatcher = new ReplyDispatcher(this.registry.layer(alias), 'interface');
+      const sender = this.sender(alias);
+      dispatcher = new ReplyDispatcher(this.registry.layer(alias), 'interface', () => sender.nudge());
       this.dispatchers.set(alias, dispatcher);
     }
     return dispatcher;

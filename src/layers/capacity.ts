@@ -27,8 +27,11 @@ export class CapacityTable {
   constructor(
     readonly defaultCapacity: number,
     overrides: ChannelCapacityOption = [],
+    /** Capacity of process channels (`name!`) no override matches: they carry a whole process's replies. */
+    readonly processCapacity = defaultCapacity,
   ) {
     assertCapacity(defaultCapacity, 'capacity');
+    assertCapacity(processCapacity, 'processCapacity');
     const pairs: Array<readonly [ChannelPattern, number]> =
       overrides instanceof Map || Array.isArray(overrides)
         ? [...(overrides as Iterable<readonly [ChannelPattern, number]>)]
@@ -42,10 +45,11 @@ export class CapacityTable {
 
   /** Capacity for a (non-local) channel name. Results are cached; names are a bounded set in practice. */
   capacityOf(name: string): number {
-    if (this.rules.length === 0) return this.defaultCapacity;
+    const fallback = name.endsWith('!') ? this.processCapacity : this.defaultCapacity;
+    if (this.rules.length === 0) return fallback;
     let capacity = this.cache.get(name);
     if (capacity === undefined) {
-      capacity = this.defaultCapacity;
+      capacity = fallback;
       for (const [regexp, value] of this.rules) {
         regexp.lastIndex = 0;
         if (regexp.test(name)) {

@@ -13,14 +13,22 @@ export interface ReceiveOptions {
 
 export type ReceiveResult = [channel: string, message: ChannelMessage] | [channel: null, message: null];
 
-/** Keys of the ASGI statistics extension; a layer returns any subset. */
+/**
+ * Keys of the ASGI statistics extension; a layer returns any subset. The last two are this
+ * library's, counted by each layer instance (the Redis layer's `globalStatistics`):
+ * `layer_unavailable_count`, messages its sends could not hand over (`LayerUnavailable`: a Redis
+ * outage outlasted the outage buffer, or the connection dropped with the send unanswered), and
+ * `messages_dropped_count`, messages it received but could not read (undecryptable).
+ */
 export type StatisticsKey =
   | 'messages_count'
   | 'messages_count_per_second'
   | 'messages_pending'
   | 'messages_max_age'
   | 'channel_full_count'
-  | 'channel_full_count_per_second';
+  | 'channel_full_count_per_second'
+  | 'layer_unavailable_count'
+  | 'messages_dropped_count';
 
 export type LayerStatistics = Partial<Record<StatisticsKey, number>>;
 
@@ -39,11 +47,21 @@ export interface ChannelLayer {
   readonly groupExpiry: number;
   /** Default channel capacity. */
   readonly capacity: number;
+  /**
+   * Largest message `send` accepts, in bytes as the layer measures it (`MessageTooLarge` beyond),
+   * when the layer has a limit: the interface sizes its frames and body chunks to fit.
+   */
+  readonly maxMessageSize?: number;
   /** The error classes this layer throws, reachable from the instance as the spec asks. */
   readonly ChannelFull: typeof ChannelFull;
   readonly MessageTooLarge: typeof MessageTooLarge;
 
-  /** Queues a snapshot of `message` on `channel`. Rejects with `ChannelFull`, `MessageTooLarge` or `TypeError`. */
+  /**
+   * Queues a snapshot of `message` on `channel`. Rejects with `ChannelFull`, `MessageTooLarge`,
+   * `TypeError`, or (a layer with a server, such as Redis) `LayerUnavailable` when an outage of the
+   * server outlasts what the layer can hold: the message was not sent (or, reason
+   * `connection_lost`, may not have been).
+   */
   send(channel: string, message: ChannelMessage): Promise<void>;
   /** Takes one message from any of `channels` (`prefix!` for process-specific channels). */
   receive(channels: readonly string[], options?: ReceiveOptions): Promise<ReceiveResult>;
@@ -53,7 +71,10 @@ export interface ChannelLayer {
   groupAdd?(group: string, channel: string): Promise<void>;
   groupDiscard?(group: string, channel: string): Promise<void>;
   groupChannels?(group: string): Promise<string[]>;
-  /** Sends to every member; never rejects with `ChannelFull` (full members miss the message). */
+  /**
+   * Sends to every member; never rejects with `ChannelFull` (full members miss the message). May
+   * reject with `MessageTooLarge`, `TypeError` or `LayerUnavailable`, as `send`.
+   */
   sendGroup?(group: string, message: ChannelMessage): Promise<void>;
   /** Empties the layer: messages and groups. */
   flush?(): Promise<void>;

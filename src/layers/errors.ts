@@ -24,3 +24,31 @@ export class ChannelLayerClosed extends Error {
     this.name = 'ChannelLayerClosed';
   }
 }
+
+/** Why a layer could not take a message: see `LayerUnavailable`. */
+export type LayerUnavailableReason =
+  /** The outage buffer was full (its message count or byte size): the message was never sent. */
+  | 'buffer_full'
+  /** The message waited in the outage buffer longer than its age limit: it was never sent. */
+  | 'too_old'
+  /** The connection dropped before the server answered: the message may or may not have been delivered. */
+  | 'connection_lost'
+  /** The layer was closed while the message waited for the server: it was never sent. */
+  | 'closing';
+
+/**
+ * Raised by `send`/`sendGroup` (and other calls) when the layer's backend cannot take the message
+ * now: a Redis outage or stall outlasted the outage buffer. Unlike `ChannelFull` (the receiver is
+ * behind), the destination may be fine: retry later, or tell the client the message did not go out.
+ */
+export class LayerUnavailable extends Error {
+  constructor(
+    /** The server that could not be reached, e.g. `127.0.0.1:6379`. */
+    readonly host: string,
+    readonly reason: LayerUnavailableReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'LayerUnavailable';
+  }
+}

@@ -5,5 +5,5 @@ export type { ChannelCapacityOption, ChannelPattern } from './capacity';
 export type { ChannelLayerOptions } from './layer-options';
 export { InMemoryChannelLayer, type InMemoryChannelLayerOptions } from './memory/in-memory-channel-layer';
 export { RedisChannelLayer } from './redis/redis-channel-layer';
-export type { RedisChannelLayerOptions } from './redis/redis-options';
+export type { OutageBufferOptions, RedisChannelLayerOptions } from './redis/redis-options';
 export { DecryptionFailed } from './redis/fernet';

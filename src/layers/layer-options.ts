@@ -10,6 +10,12 @@ export interface ChannelLayerOptions {
   capacity?: number;
   /** Per-channel capacity overrides (globs or RegExps → number), first match wins. */
   channelCapacity?: ChannelCapacityOption;
+  /**
+   * Capacity of a process channel (`name!`, counted on its prefix), unless `channelCapacity`
+   * says otherwise. One carries every reply of a process (all its sockets and requests, group
+   * sends included), so it defaults to 10 × `capacity`.
+   */
+  processCapacity?: number;
   /** Largest accepted message, in encoded bytes. Default 1 MiB. */
   maxMessageSize?: number;
 }
@@ -25,6 +31,8 @@ export interface ResolvedLayerOptions {
 export const DEFAULT_EXPIRY = 60;
 export const DEFAULT_GROUP_EXPIRY = 86_400;
 export const DEFAULT_CAPACITY = 100;
+/** A process channel holds this many times `capacity` by default. */
+export const PROCESS_CAPACITY_FACTOR = 10;
 export const DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024;
 
 function positive(value: number | undefined, fallback: number, name: string): number {
@@ -36,7 +44,12 @@ function positive(value: number | undefined, fallback: number, name: string): nu
 }
 
 export function resolveLayerOptions(options: ChannelLayerOptions = {}): ResolvedLayerOptions {
-  const capacities = new CapacityTable(options.capacity ?? DEFAULT_CAPACITY, options.channelCapacity);
+  const capacity = options.capacity ?? DEFAULT_CAPACITY;
+  const capacities = new CapacityTable(
+    capacity,
+    options.channelCapacity,
+    options.processCapacity ?? capacity * PROCESS_CAPACITY_FACTOR,
+  );
   const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   if (!Number.isInteger(maxMessageSize) || maxMessageSize < 1) {
     throw new TypeError(`maxMessageSize must be a positive integer number of bytes, got ${String(maxMessageSize)}`);

@@ -6,6 +6,8 @@ import { ChannelSocketException, ConsumeLater } from '../consumers/exceptions';
 import type { ChannelLayer } from '../layers/channel-layer';
 import { ChannelFull } from '../layers/errors';
 import type { ChannelMessage } from '../layers/channel-message';
+import { BurstLogger } from '../logging/burst-logger';
+import { printable } from '../logging/printable';
 import type { Route } from '../routing/route';
 import type { Router } from '../routing/router';
 import { filterChannels } from './channel-filters';
@@ -35,6 +37,23 @@ const REQUEUE_ATTEMPTS = 10;
 /** Receive loops per worker (at most its concurrency). */
 const RECEIVE_LOOPS = 4;
 const REQUEUE_RETRY_MS = 50;
+/**
+ * Messages a client can make for a path nobody serves (a refused or unrouted socket's connect and
+ * disconnect, a long poll's disconnect): routine, so one warning per path, then debug lines.
+ */
+const ROUTINE_WHEN_UNROUTED = new Set(['websocket.connect', 'websocket.disconnect', 'http.disconnect']);
+/** Channel-and-path pairs already warned about, at most this many remembered. */
+const MAX_UNROUTED_REMEMBERED = 1024;
+
+/** What a worker dropped or could not run, counted since it started. */
+export interface WorkerStatistics {
+  /** Messages no route took. */
+  unrouted: number;
+  /** Consumers that threw (ConsumeLater aside). */
+  failedConsumers: number;
+  /** Held sends dropped after their channel stayed full (or the layer refused them). */
+  droppedSends: number;
+}
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -46,6 +65,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly concurrency: number;
   private readonly messageRetries: number;
   private readonly logger = new Logger(Worker.name);
+  readonly statistics: WorkerStatistics = { unrouted: 0, failedConsumers: 0, droppedSends: 0 };
+  private readonly unroutedSeen = new Set<string>();
+  private readonly droppedLog = new BurstLogger(this.logger, 'held sends dropped');
   private readonly inFlight = new Set<Promise<void>>();
   /** Receive loops waiting on the layer right now (each holds a concurrency slot). */
   private receiving = 0;
@@ -103,13 +125,28 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const message = new Message(content, channel, this.layer, this.alias);
     const match = this.router.match(message);
     if (!match) {
-      const text = `No consumer for a message on "${channel}" (layer "${this.alias}")`;
+      const path = typeof content.path === 'string' ? ` for path ${printable(content.path)}` : '';
+      const text = `No consumer for a message on "${channel}"${path} (layer "${this.alias}")`;
       if (options.rethrow) throw new Error(text);
-      this.logger.error(`${text}; dropped`);
+      this.unrouted(channel, content, `${text}; dropped`);
       return;
     }
     const failure = await this.consume(message, match.route, match.kwargs, options.rethrow === true);
     if (options.rethrow && failure !== undefined) throw failure;
+  }
+
+  /**
+   * Logs a message no route took: the first time per channel and path (a warning for what clients
+   * make routinely, an error otherwise), then as a debug line, so a client cannot fill the log.
+   */
+  private unrouted(channel: string, content: ChannelMessage, text: string): void {
+    this.statistics.unrouted++;
+    const key = `${channel} ${typeof content.path === 'string' ? content.path : ''}`;
+    if (this.unroutedSeen.has(key)) return this.logger.debug(text);
+    if (this.unroutedSeen.size >= MAX_UNROUTED_REMEMBERED) this.unroutedSeen.clear();
+    this.unroutedSeen.add(key);
+    if (ROUTINE_WHEN_UNROUTED.has(channel)) this.logger.warn(`${text} (said once per path)`);
+    else this.logger.error(`${text} (said once per path)`);
   }
 
   /**
@@ -183,9 +220,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   private logFailure(message: Message, consumer: string, error: unknown): void {
+    this.statistics.failedConsumers++;
     const reply = message.replyChannel ? ` (reply channel ${message.replyChannel.name})` : '';
     // The stack was logged where the error was caught (Nest's exception handler); this line says where.
-    const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const detail = error instanceof Error ? `${error.name}: ${printable(error.message)}` : printable(error);
     this.logger.error(`Consumer ${consumer} failed on "${message.channel.name}"${reply}: ${detail}`);
   }
 
@@ -201,10 +239,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
             await sleep(FLUSH_RETRY_MS);
             continue;
           }
-          // Backpressure must never crash the worker: log and go on with the next send.
-          this.logger.error(
+          // Backpressure must never crash the worker: count it, log once per burst, go on.
+          this.statistics.droppedSends++;
+          this.droppedLog.event(
             `Dropped a send to ${send.kind} "${send.target}" from the consumer of "${message.channel.name}": ` +
-              `${(error as Error).message}`,
+              `${printable((error as Error).message)}`,
           );
           break;
         }

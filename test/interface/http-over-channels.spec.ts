@@ -179,11 +179,11 @@ describe('HTTP over channels', () => {
 });
 
 describe('HTTP over channels with a full layer', () => {
-  it('answers 503 at once when http.request is full', async () => {
+  it('answers 503 when http.request stays full for backpressureTimeout', async () => {
     const { app, url } = await start({
       layers: { default: { options: { capacity: 1 } } },
       worker: { enabled: false },
-      interface: { http: { timeout: 2 } },
+      interface: { http: { timeout: 2, backpressureTimeout: 0.5 } },
     });
     const first = fetch(`${url}/api/echo`);
     await new Promise((resolve) => setTimeout(resolve, 100));

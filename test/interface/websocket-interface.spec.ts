@@ -144,8 +144,8 @@ describe('the WebSocket interface server', () => {
     expect(await refused(ws)).toBe(403);
   });
 
-  it('refuses with 503 when websocket.connect is full, and closes with 1013 when websocket.receive is', async () => {
-    h = await start({}, { capacity: 1 });
+  it('refuses with 503 when websocket.connect is full, and closes with 1013 when websocket.receive stays full', async () => {
+    h = await start({ backpressureTimeout: 0.3 }, { capacity: 1 });
     const first = new WebSocket(`${h.url}/a`);
     await new Promise((resolve) => setTimeout(resolve, 100));
     const second = new WebSocket(`${h.url}/b`);
@@ -155,8 +155,10 @@ describe('the WebSocket interface server', () => {
     await opened(first);
     const code = closed(first);
     first.send('one');
-    first.send('two'); // websocket.receive holds one message: this one is refused
+    first.send('two'); // websocket.receive holds one message: this one waits, and nobody consumes
     expect(await code).toBe(1013);
+    // Its disconnect waits for room too: the frame it did send stays, and nothing else got in.
+    expect((await h.next('websocket.receive')).text).toBe('one');
   });
 
   it('chooses the first offered subprotocol it speaks, and closes oversize frames with 1009', async () => {

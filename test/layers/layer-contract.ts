@@ -353,10 +353,19 @@ export function describeLayerContract(name: string, factory: LayerFactory): void
         await layer.send('cap_test', { i: 6 });
       });
 
-      it('counts process channels on their shared prefix', async () => {
-        for (let i = 0; i < 5; i++) await layer.send(`c!${i}`, {});
+      it('counts process channels on their shared prefix, with 10 × capacity by default', async () => {
+        for (let i = 0; i < 50; i++) await layer.send(`c!${i}`, {});
         await expect(layer.send('c!final', {})).rejects.toThrow(ChannelFull);
         await layer.send('d!other', {});
+      });
+
+      it('gives process channels processCapacity when set, and channelCapacity wins over it', async () => {
+        const custom = await make({ capacity: 3, processCapacity: 2, channelCapacity: [['wide!*', 4]] });
+        for (let i = 0; i < 2; i++) await custom.send(`p!${i}`, {});
+        await expect(custom.send('p!more', {})).rejects.toThrow(ChannelFull);
+        for (let i = 0; i < 4; i++) await custom.send(`wide!${i}`, {});
+        await expect(custom.send('wide!more', {})).rejects.toThrow(ChannelFull);
+        await expect(make({ processCapacity: 0 })).rejects.toThrow(TypeError);
       });
 
       it('applies per-channel capacities from globs and RegExps, first match wins', async () => {
@@ -512,12 +521,13 @@ export function describeLayerContract(name: string, factory: LayerFactory): void
         expect(channel.messages_pending).toBe(2);
         expect(channel.messages_max_age).toBeGreaterThan(0);
         expect(channel.channel_full_count).toBe(0);
-        for (let i = 0; i < 3; i++) await layer.send('st!c', {});
+        // A process channel holds processCapacity: 10 × capacity (5) here.
+        for (let i = 0; i < 48; i++) await layer.send('st!c', {});
         await expect(layer.send('st!d', {})).rejects.toThrow(ChannelFull);
         const after = await layer.channelStatistics('st!');
         expect(after.channel_full_count).toBe(1);
         const global = await layer.globalStatistics();
-        expect(global.messages_count).toBe(5);
+        expect(global.messages_count).toBe(50);
         expect(global.channel_full_count).toBe(1);
         await drain(layer, ['st!']);
         expect((await layer.channelStatistics('st!x')).messages_pending).toBe(0);

@@ -1,3 +1,4 @@
+import Redis from 'ioredis';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
@@ -113,4 +114,15 @@ export async function findOrStartRedis(): Promise<TestRedis> {
 /** A key prefix no other test run uses, so tests can share one Redis. */
 export function uniquePrefix(name: string): string {
   return `test:${name}:${process.pid}:${Math.random().toString(36).slice(2, 8)}:`;
+}
+
+/** The redis-server's pid, from INFO (SIGSTOP/SIGCONT stall it without closing any connection). */
+export async function serverPid(url: string): Promise<number> {
+  const direct = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    const info = await direct.info('server');
+    return Number(/process_id:(\d+)/.exec(info)?.[1]);
+  } finally {
+    direct.disconnect();
+  }
 }

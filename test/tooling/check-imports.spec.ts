@@ -236,9 +236,9 @@ describe('check-imports: layer order', () => {
       }),
     );
     expect(violations).toEqual([
-      `src/channels/message.ts imports src/sessions/channel-session.ts: channels (level 1) may not import sessions (level 4); ${SEE}`,
-      `src/cli/main.ts imports src/testing/index.ts: cli (level 12) may not import testing (level 12); ${SEE}`,
-      `src/http/helpers.ts imports src/security/hosts.ts: http (level 6) may not import security (level 6); ${SEE}`,
+      `src/channels/message.ts imports src/sessions/channel-session.ts: channels (level 2) may not import sessions (level 5); ${SEE}`,
+      `src/cli/main.ts imports src/testing/index.ts: cli (level 13) may not import testing (level 13); ${SEE}`,
+      `src/http/helpers.ts imports src/security/hosts.ts: http (level 7) may not import security (level 7); ${SEE}`,
       `src/interface/common/options.ts imports src/interface/websocket/connection.ts: interface/common (level 0 within interface) may not import interface/websocket (level 1 within interface); ${SEE}`,
     ]);
   });
@@ -262,7 +262,7 @@ describe('check-imports: command line', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('import cycle: src/channels/b.ts → src/layers/a.ts → src/channels/b.ts');
     expect(result.stderr).toContain(
-      'src/layers/a.ts imports src/channels/b.ts: layers (level 0) may not import channels (level 1)',
+      'src/layers/a.ts imports src/channels/b.ts: layers (level 1) may not import channels (level 2)',
     );
   });
 });

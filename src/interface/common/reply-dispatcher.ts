@@ -22,6 +22,8 @@ export class ReplyDispatcher {
   constructor(
     private readonly layer: ChannelLayer,
     name = 'interface',
+    /** Called for every reply: a worker has read something (the FairSender's hint to look again). */
+    private readonly onReply: () => void = () => undefined,
   ) {
     this.prefix = `${name}.${randomLetters(10)}!`;
   }
@@ -67,6 +69,7 @@ export class ReplyDispatcher {
       }
       const [channel, message] = received;
       if (channel === null) continue;
+      this.onReply();
       const handler = this.handlers.get(channel);
       try {
         if (typeof handler === 'function') handler(message);

@@ -3,8 +3,13 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { ChannelLayer } from '../../layers/channel-layer';
-import { ChannelFull } from '../../layers/errors';
 import type { ChannelMessage } from '../../layers/channel-message';
+import { ChannelFull, MessageTooLarge } from '../../layers/errors';
+import type { BurstLogger } from '../../logging/burst-logger';
+import { printable } from '../../logging/printable';
+import type { FairGiveUp, FairQueue, FairQueueOwner, FairSender } from '../common/fair-sender';
+import type { InterfaceStatistics } from '../common/interface-statistics';
+import { frameRoom, type ResolvedWebsocketInterfaceOptions } from './websocket-options';
 
 const REPLY_KEYS = new Set(['accept', 'text', 'bytes', 'close']);
 const ignoreError = (): void => undefined;
@@ -25,8 +30,31 @@ function onClose(this: WebSocket, code: number): void {
 }
 const logger = new Logger('WebsocketInterface');
 
+/** What a queued frame counts for besides its payload (the message object around it). */
+const FRAME_OVERHEAD_BYTES = 128;
+/** How long a socket closed for load gets to answer the close before it is dropped. */
+const CLOSE_GRACE_MS = 1000;
+/** Close codes: the server is overloaded, try again later; a message too big to process. */
+const TRY_AGAIN_LATER = 1013;
+const MESSAGE_TOO_BIG = 1009;
+
+/** What every connection of one interface shares (one object, so an idle socket holds one reference). */
+export interface WebsocketContext {
+  readonly wss: WebSocketServer;
+  readonly layer: ChannelLayer;
+  readonly sender: FairSender;
+  readonly options: ResolvedWebsocketInterfaceOptions;
+  readonly statistics: InterfaceStatistics;
+  /** Whether anything consumes `websocket.disconnect` (no route for it in this app: none is sent). */
+  readonly sendsDisconnect: boolean;
+  /** One warning per burst of sockets closed with 1013 / 1009, and of disconnects that could not be sent. */
+  readonly closedLog: BurstLogger;
+  readonly disconnectLog: BurstLogger;
+  readonly onClosed: (connection: WebsocketConnection) => void;
+}
+
 /** Answers a held handshake with a plain HTTP status and drops the socket. */
-function refuse(socket: Duplex, status: 403 | 503, reason: string): void {
+export function refuse(socket: Duplex, status: 403 | 503, reason: string): void {
   if (socket.destroyed) return;
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   setTimeout(() => socket.destroy(), 1000).unref(); // if the client never closes its side
@@ -35,8 +63,14 @@ function refuse(socket: Duplex, status: 403 | 503, reason: string): void {
 /**
  * One WebSocket client: its handshake is held until the connect consumer answers on the reply
  * channel; frames become `websocket.receive`, the close becomes `websocket.disconnect`.
+ *
+ * Frames and the disconnect go out through the connection's own queue on the interface's
+ * FairSender: in order, taking turns with the other sockets, waiting (not failing) while the
+ * channel is full. A socket whose queue grows past `receiveAllowance` is paused (TCP back-pressure)
+ * until half of it is sent; one that still floods past the queue limits, or whose next frame waits
+ * longer than `backpressureTimeout`, is closed with 1013 alone. Every close sends the disconnect.
  */
-export class WebsocketConnection {
+export class WebsocketConnection implements FairQueueOwner {
   state: 'connecting' | 'open' | 'closed' = 'connecting';
   /** Activity clock for keepalive (ms): data frames and pings. */
   lastActivity = Date.now();
@@ -46,11 +80,23 @@ export class WebsocketConnection {
   openedAt = 0;
   private ws: WebSocket | undefined;
   private order = 0;
-  /** After a full `websocket.receive`, later frames and the disconnect are not sent. */
-  private muted = false;
+  /** Made on the first frame: an idle socket has none. */
+  private queue: FairQueue | undefined;
+  /** Reading from the socket is paused until its queue drains. */
+  private paused = false;
+  /** The code this socket was closed with for load (its frames are not wanted any more), if it was. */
+  private closedForLoad: number | undefined;
+  /**
+   * Whether the layer took the `websocket.connect` (only then does a disconnect follow), and the
+   * close code when the socket closed before it knew.
+   */
+  private connectState: 'unsent' | 'sending' | 'sent' | 'failed' = 'unsent';
+  private closedWhileSending: number | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
   /** Whether replies are being gathered into one socket write until the current tick ends. */
   private corked = false;
+  /** Largest frame this socket may send: the layer's room once its path and reply channel are in. */
+  private frameLimit = Infinity;
 
   /** The held handshake: let go of once it is answered (an idle socket should not keep its request). */
   private request: IncomingMessage | undefined;
@@ -62,9 +108,7 @@ export class WebsocketConnection {
     request: IncomingMessage,
     private readonly socket: Duplex,
     head: Buffer,
-    private readonly wss: WebSocketServer,
-    private readonly layer: ChannelLayer,
-    private readonly onClosed: (connection: WebsocketConnection) => void,
+    private readonly context: WebsocketContext,
   ) {
     this.request = request;
     this.head = head;
@@ -75,16 +119,20 @@ export class WebsocketConnection {
   /** Sends `websocket.connect` and waits up to `timeoutMs` for the answer. */
   async connect(message: ChannelMessage, timeoutMs: number): Promise<void> {
     this.connectTimer = setTimeout(() => this.reject(403, 'Forbidden'), timeoutMs);
+    this.connectState = 'sending';
     try {
-      await this.layer.send('websocket.connect', message);
+      await this.context.layer.send('websocket.connect', message);
+      this.connectState = 'sent';
+      if (this.closedWhileSending !== undefined) this.sendDisconnect(this.closedWhileSending);
     } catch (error) {
-      if (error instanceof ChannelFull) {
-        this.muted = true;
-        this.reject(503, 'Service Unavailable');
-      } else {
-        logger.error(`Could not send websocket.connect for ${this.path}: ${(error as Error).message}`);
-        this.reject(503, 'Service Unavailable');
+      this.connectState = 'failed';
+      this.context.statistics.websocketHandshakesRefused++;
+      if (!(error instanceof ChannelFull)) {
+        logger.warn(
+          `Could not send websocket.connect for ${printable(this.path)}: ${printable((error as Error).message)}`,
+        );
       }
+      this.reject(503, 'Service Unavailable');
     }
   }
 
@@ -155,7 +203,7 @@ export class WebsocketConnection {
     const { request, head } = this;
     this.handshakeAnswered();
     if (!request || !head) return;
-    this.wss.handleUpgrade(request, this.socket, head, (ws) => this.opened(ws));
+    this.context.wss.handleUpgrade(request, this.socket, head, (ws) => this.opened(ws));
     if (this.state === 'connecting') this.finish(1006); // the upgrade itself was invalid
   }
 
@@ -181,6 +229,8 @@ export class WebsocketConnection {
     this.state = 'open';
     this.openedAt = Date.now();
     this.lastActivity = this.lastData = this.openedAt;
+    const { maxMessageSize } = this.context.options;
+    if (maxMessageSize !== undefined) this.frameLimit = frameRoom(maxMessageSize, this.replyChannel, this.path);
     // Shared listeners that find the connection on the socket: no closures per idle socket.
     (ws as OwnedWebSocket)[CONNECTION] = this;
     ws.on('error', ignoreError);
@@ -196,37 +246,99 @@ export class WebsocketConnection {
 
   /** @internal A frame from the client. */
   received(data: Buffer, isBinary: boolean): void {
-    if (this.muted || this.state !== 'open') return;
+    if (this.closedForLoad !== undefined || this.state !== 'open') return;
+    if (data.length > this.frameLimit) return this.closeForLoad(MESSAGE_TOO_BIG, `a frame of ${data.length} bytes`);
     this.lastActivity = this.lastData = Date.now();
     const frame: ChannelMessage = { reply_channel: this.replyChannel, path: this.path, order: ++this.order };
     if (isBinary) frame.bytes = data;
     else frame.text = data.toString('utf8');
-    this.layer.send('websocket.receive', frame).catch((error: unknown) => {
-      if (!(error instanceof ChannelFull)) {
-        logger.error(`Could not send websocket.receive for ${this.path}: ${(error as Error).message}`);
-        return;
-      }
-      // Back-pressure: the app cannot keep up; tell the client to try again later.
-      this.muted = true;
-      this.close(1013);
-    });
+    const queue = (this.queue ??= this.context.sender.queue(this, this.context.options.backpressureTimeoutMs));
+    queue.push('websocket.receive', frame, data.length + FRAME_OVERHEAD_BYTES);
+    const { receiveAllowance, maxQueuedFrames, maxQueuedBytes } = this.context.options;
+    if (queue.pending <= receiveAllowance) return;
+    this.context.statistics.websocketFramesDelayed++;
+    if (queue.pending > maxQueuedFrames || queue.pendingBytes > maxQueuedBytes) {
+      return this.closeForLoad(TRY_AGAIN_LATER, `${queue.pending} frames (${queue.pendingBytes} bytes) waiting`);
+    }
+    if (!this.paused) {
+      this.paused = true;
+      this.context.statistics.websocketPauses++;
+      this.ws?.pause();
+    }
+  }
+
+  /** @internal Its queue sent a message: read from the socket again once half the allowance is free. */
+  sent(queue: FairQueue): void {
+    if (this.paused && queue.pending <= this.context.options.receiveAllowance / 2) {
+      this.paused = false;
+      if (this.state === 'open') this.ws?.resume();
+    }
+  }
+
+  /** @internal Its queue gave up: a frame waited too long for room, or the layer refused one. */
+  failed(_queue: FairQueue, failure: FairGiveUp): void {
+    if (failure.channel === 'websocket.disconnect') {
+      this.context.statistics.websocketDisconnectsDropped++;
+      const why = failure.reason === 'full' ? 'the channel stayed full' : printable(failure.error.message);
+      this.context.disconnectLog.event(
+        `Could not send websocket.disconnect for ${printable(this.path)}: ${why}; its groups and session ` +
+          'are left to expire',
+      );
+      return;
+    }
+    if (failure.reason === 'error' && failure.error instanceof MessageTooLarge) {
+      return this.closeForLoad(MESSAGE_TOO_BIG, printable(failure.error.message));
+    }
+    const why =
+      failure.reason === 'full'
+        ? `${failure.channel} stayed full for ${this.context.options.backpressureTimeoutMs / 1000} s`
+        : printable(failure.error.message);
+    this.closeForLoad(TRY_AGAIN_LATER, why);
+  }
+
+  /**
+   * Closes this socket alone (1013: flooding or no room; 1009: too big), dropping its unsent frames.
+   * A paused socket stays paused (reading its backlog would only cost CPU for frames nobody wants):
+   * it gets the close frame and a moment to answer, then it is dropped.
+   */
+  private closeForLoad(code: typeof TRY_AGAIN_LATER | typeof MESSAGE_TOO_BIG, why: string): void {
+    if (this.closedForLoad !== undefined) return;
+    this.closedForLoad = code;
+    const { statistics } = this.context;
+    const dropped = this.queue?.clear() ?? 0;
+    statistics.websocketFramesDropped += dropped;
+    if (code === MESSAGE_TOO_BIG) statistics.websocketClosedTooLarge++;
+    else statistics.websocketClosedBackpressure++;
+    this.context.closedLog.event(
+      `Closed a WebSocket on ${printable(this.path)} with ${code}: ${why}` +
+        (dropped > 0 ? `; ${dropped} unsent frames dropped` : ''),
+    );
+    this.close(code);
+    if (this.paused) setTimeout(() => this.terminate(), CLOSE_GRACE_MS).unref();
   }
 
   /** @internal The socket closed (with `code`), or the handshake ended without opening it. */
-  finish(code: number): void {
+  finish(closeCode: number): void {
     if (this.state === 'closed') return;
+    // A socket closed for load and dropped before it answered reports the code it was closed with.
+    const code = this.closedForLoad ?? closeCode;
     this.state = 'closed';
     this.handshakeAnswered();
-    this.onClosed(this);
-    if (this.muted) return;
-    // Best effort: a full channel or an unreachable layer must not throw here.
-    this.layer
-      .send('websocket.disconnect', {
-        reply_channel: this.replyChannel,
-        path: this.path,
-        order: ++this.order,
-        code,
-      })
-      .catch(() => undefined);
+    this.context.onClosed(this);
+    // Every close path sends the disconnect (after the frames still queued), so the app can leave
+    // groups and drop sessions; none when the connect itself never reached the layer.
+    if (!this.context.sendsDisconnect) return;
+    if (this.connectState === 'sent') this.sendDisconnect(code);
+    else if (this.connectState === 'sending') this.closedWhileSending = code;
+  }
+
+  private sendDisconnect(code: number): void {
+    const queue = (this.queue ??= this.context.sender.queue(this, this.context.options.backpressureTimeoutMs));
+    queue.push('websocket.disconnect', {
+      reply_channel: this.replyChannel,
+      path: this.path,
+      order: ++this.order,
+      code,
+    });
   }
 }

@@ -1,12 +1,17 @@
+import { Logger } from '@nestjs/common';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { ChannelLayer } from '../../layers/channel-layer';
+import { BurstLogger } from '../../logging/burst-logger';
+import { printable } from '../../logging/printable';
+import { FairSender } from '../common/fair-sender';
+import { InterfaceStatistics } from '../common/interface-statistics';
+import { ReplyDispatcher } from '../common/reply-dispatcher';
 import { splitTarget } from '../common/request-fields';
 import { websocketConnectMessage } from './connect-message';
+import { refuse, WebsocketConnection, type WebsocketContext } from './websocket-connection';
 import type { ResolvedWebsocketInterfaceOptions } from './websocket-options';
-import { ReplyDispatcher } from '../common/reply-dispatcher';
-import { WebsocketConnection } from './websocket-connection';
 
 type UpgradeListener = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
@@ -14,6 +19,10 @@ type UpgradeListener = (request: IncomingMessage, socket: Duplex, head: Buffer) 
 const SWEEP_MS = 1000;
 /** The close code when the layer lost its state ("Service Restart": try again). */
 const SERVICE_RESTART = 1012;
+/** At shutdown: how long sockets get to finish their closing handshake, and their disconnects to be sent. */
+const CLOSE_GRACE_MS = 1000;
+const DRAIN_GRACE_MS = 2000;
+const logger = new Logger('WebsocketInterface');
 
 /**
  * Turns WebSocket upgrades on an HTTP server into channel messages, and replies into frames.
@@ -27,18 +36,32 @@ export class WebsocketInterface {
   private readonly attached = new Map<Server, { listener: UpgradeListener; others: UpgradeListener[] }>();
 
   private readonly dispatcher: ReplyDispatcher;
-  /** Whether close() stops the reply loop: only one this interface made itself. */
+  /** Whether close() stops the reply loop and the sender: only ones this interface made itself. */
   private readonly ownsDispatcher: boolean;
+  private readonly ownsSender: boolean;
+  private readonly context: WebsocketContext;
+  private readonly refusedLog = new BurstLogger(logger, 'handshakes refused: maxConnections reached');
   private readonly stopWatchingState: () => void;
 
   constructor(
-    private readonly layer: ChannelLayer,
+    layer: ChannelLayer,
     private readonly options: ResolvedWebsocketInterfaceOptions,
     /** The process's reply loop (shared with HTTP); one of its own when not given. */
     dispatcher?: ReplyDispatcher,
+    /** The process's fair sender to the layer (shared with HTTP); one of its own when not given. */
+    sender?: FairSender,
+    /** Where refusals, closes and losses are counted. */
+    readonly statistics = new InterfaceStatistics(),
+    /**
+     * Whether the app consumes `websocket.disconnect`; when it has routes and none for it, no
+     * disconnect is sent (it would only wait in a channel nobody reads). Default: it does.
+     */
+    sendsDisconnect = true,
   ) {
-    this.dispatcher = dispatcher ?? new ReplyDispatcher(layer, 'websocket');
+    const fair = sender ?? new FairSender(layer);
+    this.dispatcher = dispatcher ?? new ReplyDispatcher(layer, 'websocket', () => fair.nudge());
     this.ownsDispatcher = dispatcher === undefined;
+    this.ownsSender = sender === undefined;
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -50,6 +73,17 @@ export class WebsocketInterface {
         return false;
       },
     });
+    this.context = {
+      wss: this.wss,
+      layer,
+      sender: fair,
+      options,
+      statistics: this.statistics,
+      sendsDisconnect,
+      closedLog: new BurstLogger(logger, 'WebSockets closed alone for load (1013) or size (1009)'),
+      disconnectLog: new BurstLogger(logger, 'websocket.disconnect messages not sent'),
+      onClosed: (closed) => this.onConnectionClosed(closed),
+    };
     this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
     this.sweeper.unref();
     // Group memberships died with the layer's state: closing makes clients reconnect and join again.
@@ -79,7 +113,10 @@ export class WebsocketInterface {
     server.on('upgrade', listener);
   }
 
-  /** Closes every socket (1001, going away) and stops the reply loop. */
+  /**
+   * Closes every socket (1001, going away), gives them a moment to finish and their disconnects
+   * time to reach the layer, then stops the reply loop.
+   */
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.stopWatchingState();
@@ -92,6 +129,11 @@ export class WebsocketInterface {
       if (connection.state === 'open') connection.close(1001);
       else connection.terminate();
     }
+    const deadline = Date.now() + CLOSE_GRACE_MS;
+    while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const connection of [...this.connections]) connection.terminate();
+    await this.context.sender.whenIdle(DRAIN_GRACE_MS);
+    if (this.ownsSender) this.context.sender.stop();
     if (this.ownsDispatcher) await this.dispatcher.stop();
     this.wss.close();
   }
@@ -111,17 +153,16 @@ export class WebsocketInterface {
       for (const other of others) other(request, socket, head);
       return;
     }
+    if (this.connections.size >= this.options.maxConnections) {
+      this.statistics.websocketHandshakesRefused++;
+      this.refusedLog.event(
+        `Refused a WebSocket on ${printable(path)} with 503: ${this.options.maxConnections} sockets are open (maxConnections)`,
+      );
+      refuse(socket, 503, 'Service Unavailable');
+      return;
+    }
     const replyChannel = this.dispatcher.open();
-    const connection = new WebsocketConnection(
-      replyChannel,
-      path,
-      request,
-      socket,
-      head,
-      this.wss,
-      this.layer,
-      this.onConnectionClosed,
-    );
+    const connection = new WebsocketConnection(replyChannel, path, request, socket, head, this.context);
     this.dispatcher.attach(replyChannel, connection);
     this.connections.add(connection);
     void connection.connect(
@@ -130,10 +171,10 @@ export class WebsocketInterface {
     );
   }
 
-  private readonly onConnectionClosed = (closed: WebsocketConnection): void => {
+  private onConnectionClosed(closed: WebsocketConnection): void {
     this.connections.delete(closed);
     this.dispatcher.close(closed.replyChannel);
-  };
+  }
 
   private sweep(): void {
     const now = Date.now();

@@ -1,3 +1,5 @@
+import { validateMessage } from '../../layers/channel-message';
+
 /** Options of the WebSocket interface server. Times are in seconds. */
 export interface WebsocketInterfaceOptions {
   /** Alias of the layer connections talk over. Default `default`. */
@@ -14,8 +16,33 @@ export interface WebsocketInterfaceOptions {
   idleTimeout?: number;
   /** Longest life of a socket; keep it below the layer's groupExpiry. Default: the layer's groupExpiry; `Infinity` for none. */
   websocketTimeout?: number;
-  /** Largest frame accepted, in bytes; bigger frames close the socket with 1009. Default 1 MiB. */
+  /**
+   * Largest frame accepted, in bytes; bigger frames close the socket with 1009. Default: the most
+   * the layer can carry once the frame is wrapped in its `websocket.receive` message (the layer's
+   * `maxMessageSize` minus the envelope); a larger value is refused at bootstrap.
+   */
   maxFrameSize?: number;
+  /** Open sockets (handshakes included) this process accepts; more are answered 503. Default: no limit. */
+  maxConnections?: number;
+  /**
+   * Frames of one socket that may wait to be sent to the layer before the server stops reading
+   * from that socket (TCP back-pressure slows the client down); reading resumes when half are
+   * sent. Default 16.
+   */
+  receiveAllowance?: number;
+  /**
+   * Frames one socket may have waiting at most; past it the socket is closed with 1013. Default
+   * 16384: more than one socket read can hold (64 KiB of the smallest frames), so a burst is paused,
+   * not closed.
+   */
+  maxQueuedFrames?: number;
+  /** Bytes of frames one socket may have waiting at most; past it the socket is closed with 1013. Default 4 MiB. */
+  maxQueuedBytes?: number;
+  /**
+   * Seconds a socket's next frame may wait for room in a full channel (or for the layer to come
+   * back) before the socket is closed with 1013. Other sockets are not affected. Default 10.
+   */
+  backpressureTimeout?: number;
   /** Subprotocols the server speaks; the first one the client offers is chosen. */
   subprotocols?: readonly string[];
   /** Take the client address from X-Forwarded-For / X-Forwarded-Port. Default false. */
@@ -31,8 +58,33 @@ export interface ResolvedWebsocketInterfaceOptions {
   websocketTimeoutMs: number;
   idleTimeoutMs: number;
   maxFrameSize: number;
+  /** The layer's message-size limit, when it has one (frames are checked against it per socket). */
+  maxMessageSize: number | undefined;
+  maxConnections: number;
+  receiveAllowance: number;
+  maxQueuedFrames: number;
+  maxQueuedBytes: number;
+  backpressureTimeoutMs: number;
   subprotocols: readonly string[];
   proxyHeaders: boolean;
+}
+
+/** Frame bytes a message of `reply_channel` and `path` can carry within the layer's `maxMessageSize`. */
+export function frameRoom(maxMessageSize: number, replyChannel: string, path: string): number {
+  // The envelope as the layers measure it: every key, the reply channel, the path, an order and
+  // an empty payload (`bytes`, the longer key of the two kinds of frame).
+  return maxMessageSize - validateMessage({ reply_channel: replyChannel, path, order: 0, bytes: '' });
+}
+
+/** A reply channel as long as the interface's own (`interface.<10 letters>!<10 letters>`). */
+const TYPICAL_REPLY_CHANNEL = `interface.${'x'.repeat(10)}!${'x'.repeat(10)}`;
+
+function count(value: number | undefined, fallback: number, name: string, min = 1): number {
+  const resolved = value ?? fallback;
+  if (resolved !== Infinity && (!Number.isInteger(resolved) || resolved < min)) {
+    throw new TypeError(`${name} must be an integer of at least ${min}, got ${String(value)}`);
+  }
+  return resolved;
 }
 
 function seconds(value: number | undefined, fallback: number, name: string): number {
@@ -43,15 +95,29 @@ function seconds(value: number | undefined, fallback: number, name: string): num
   return resolved * 1000;
 }
 
+/**
+ * Checks and completes the options; `groupExpiry` and `maxMessageSize` are the layer's (a layer
+ * without a size limit leaves frames at `maxFrameSize`, 1 MiB by default).
+ */
 export function resolveWebsocketInterfaceOptions(
   options: WebsocketInterfaceOptions,
   groupExpiry: number,
+  maxMessageSize?: number,
 ): ResolvedWebsocketInterfaceOptions {
   const paths = options.paths;
-  const maxFrameSize = options.maxFrameSize ?? 1024 * 1024;
+  const room = maxMessageSize === undefined ? undefined : frameRoom(maxMessageSize, TYPICAL_REPLY_CHANNEL, '/');
+  const maxFrameSize = options.maxFrameSize ?? room ?? 1024 * 1024;
   if (!Number.isInteger(maxFrameSize) || maxFrameSize < 1) {
     throw new TypeError(`maxFrameSize must be a positive integer number of bytes, got ${String(maxFrameSize)}`);
   }
+  if (room !== undefined && maxFrameSize > room) {
+    throw new TypeError(
+      `websocket maxFrameSize ${maxFrameSize} is more than the layer can carry (${room} bytes of frame in a ` +
+        `message of at most ${maxMessageSize} bytes): lower maxFrameSize to ${room} or less, or raise the ` +
+        `layer's maxMessageSize to ${maxFrameSize + (maxMessageSize! - room)} or more`,
+    );
+  }
+  const receiveAllowance = count(options.receiveAllowance, 16, 'receiveAllowance');
   return {
     layer: options.layer ?? 'default',
     accepts: paths === undefined ? () => true : paths instanceof RegExp ? (path) => paths.test(path) : paths,
@@ -61,6 +127,12 @@ export function resolveWebsocketInterfaceOptions(
     websocketTimeoutMs: seconds(options.websocketTimeout, groupExpiry, 'websocketTimeout'),
     idleTimeoutMs: seconds(options.idleTimeout, Infinity, 'idleTimeout'),
     maxFrameSize,
+    maxMessageSize,
+    maxConnections: count(options.maxConnections, Infinity, 'maxConnections'),
+    receiveAllowance,
+    maxQueuedFrames: count(options.maxQueuedFrames, 16_384, 'maxQueuedFrames', receiveAllowance),
+    maxQueuedBytes: count(options.maxQueuedBytes, 4 * 1024 * 1024, 'maxQueuedBytes'),
+    backpressureTimeoutMs: seconds(options.backpressureTimeout, 10, 'backpressureTimeout'),
     subprotocols: options.subprotocols ?? [],
     proxyHeaders: options.proxyHeaders ?? false,
   };

@@ -50,6 +50,7 @@ export class InMemoryChannelLayer implements GroupsChannelLayer {
   readonly expiry: number;
   readonly groupExpiry: number;
   readonly capacity: number;
+  readonly maxMessageSize: number;
   readonly ChannelFull = ChannelFull;
   readonly MessageTooLarge = MessageTooLarge;
 
@@ -72,6 +73,7 @@ export class InMemoryChannelLayer implements GroupsChannelLayer {
     this.expiry = this.options.expiry;
     this.groupExpiry = this.options.groupExpiry;
     this.capacity = this.options.capacity;
+    this.maxMessageSize = this.options.maxMessageSize;
     // Expired messages of channels nobody reads would otherwise stay in memory forever.
     this.sweeper = setInterval(() => this.sweep(), Math.max(1000, (this.expiry * 1000) / 2));
     this.sweeper.unref();

@@ -7,7 +7,7 @@ import type {
   ReceiveOptions,
   ReceiveResult,
 } from '../channel-layer';
-import { ChannelFull, ChannelLayerClosed, MessageTooLarge } from '../errors';
+import { ChannelFull, ChannelLayerClosed, LayerUnavailable, MessageTooLarge } from '../errors';
 import { FifoQueue } from '../fifo-queue';
 import { receiveWaitMs, resolveLayerOptions, type ResolvedLayerOptions } from '../layer-options';
 import type { ChannelMessage } from '../channel-message';
@@ -24,7 +24,12 @@ import { shardFor } from './consistent-hash';
 import { DecryptionFailed } from './fernet';
 import { PayloadCodec } from './payload-codec';
 import { parseEntry } from './redis-entry';
-import { DEFAULT_PREFIX, DEFAULT_REDIS_OPTIONS, type RedisChannelLayerOptions } from './redis-options';
+import {
+  DEFAULT_PREFIX,
+  DEFAULT_REDIS_OPTIONS,
+  resolveGateLimits,
+  type RedisChannelLayerOptions,
+} from './redis-options';
 import { RedisShard, type PoppedEntry } from './redis-shard';
 
 /** A message popped in a bundle (or in a race between hosts) and kept for this process's next receive. */
@@ -53,6 +58,8 @@ const SINGLE_READER_BATCH = 64;
 /** Longest single BLPOP; longer waits loop, so a dead connection is noticed. */
 const MAX_BLOCK_MS = 30_000;
 const OUTAGE_BACKOFF_MS = 200;
+/** Unreadable messages are logged at most once per this many ms (with how many since); all are counted. */
+const DROP_LOG_INTERVAL_MS = 60_000;
 
 function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');
@@ -76,8 +83,11 @@ export class RedisChannelLayer implements GroupsChannelLayer {
   readonly expiry: number;
   readonly groupExpiry: number;
   readonly capacity: number;
+  readonly maxMessageSize: number;
   readonly ChannelFull = ChannelFull;
   readonly MessageTooLarge = MessageTooLarge;
+  /** Raised when a Redis outage or stall outlasts the outage buffer (see `outageBuffer`). */
+  readonly LayerUnavailable = LayerUnavailable;
   readonly prefix: string;
 
   private readonly options: ResolvedLayerOptions;
@@ -91,6 +101,10 @@ export class RedisChannelLayer implements GroupsChannelLayer {
   private readonly stash = new Map<string, FifoQueue<StashedMessage>>();
   private readonly stateListeners = new Set<(reason: string) => void>();
   private readonly blockingReceives = new Set<Promise<ReceiveResult>>();
+  /** Messages popped and dropped unread (undecryptable), and the log throttle of those drops. */
+  private droppedMessages = 0;
+  private droppedUnlogged = 0;
+  private dropLoggedAt = -Infinity;
   private sendCursor = 0;
   private closed = false;
 
@@ -99,6 +113,7 @@ export class RedisChannelLayer implements GroupsChannelLayer {
     this.expiry = this.options.expiry;
     this.groupExpiry = this.options.groupExpiry;
     this.capacity = this.options.capacity;
+    this.maxMessageSize = this.options.maxMessageSize;
     this.expiryMs = Math.ceil(this.expiry * 1000);
     this.groupExpiryMs = Math.ceil(this.groupExpiry * 1000);
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
@@ -109,6 +124,7 @@ export class RedisChannelLayer implements GroupsChannelLayer {
     }
     this.statistics = options.statistics === false ? '0' : '1';
     this.codec = new PayloadCodec(this.options.maxMessageSize, this.expiry + 10, options.symmetricEncryptionKeys);
+    const limits = resolveGateLimits(options);
     // Resolve every host before connecting to any, so a bad entry leaks no connection.
     const resolvedHosts = hosts.map((host: string | RedisOptions, index) => {
       const base: RedisOptions = { ...DEFAULT_REDIS_OPTIONS, ...options.redisOptions };
@@ -136,7 +152,7 @@ export class RedisChannelLayer implements GroupsChannelLayer {
     });
     this.shards = resolvedHosts.map(
       (resolved) =>
-        new RedisShard(`${resolved.host}:${resolved.port}`, resolved, this.prefix, this.logger, (host) =>
+        new RedisShard(`${resolved.host}:${resolved.port}`, resolved, this.prefix, this.logger, limits, (host) =>
           this.stateLost(host),
         ),
     );
@@ -148,14 +164,18 @@ export class RedisChannelLayer implements GroupsChannelLayer {
     const payload = this.codec.encode(message);
     const base = nonLocalName(channel);
     const shard = this.shardOfChannel(channel);
-    const [ok, dead] = (await shard.run('SEND', [
-      base,
-      channel.slice(base.length),
-      payload,
-      this.expiryMs,
-      this.options.capacities.capacityOf(base),
-      this.statistics,
-    ])) as [number, string[]];
+    const [ok, dead] = (await shard.runWithMessage(
+      'SEND',
+      [
+        base,
+        channel.slice(base.length),
+        payload,
+        this.expiryMs,
+        this.options.capacities.capacityOf(base),
+        this.statistics,
+      ],
+      payload.length,
+    )) as [number, string[]];
     this.forgetElsewhere(dead, shard);
     if (!ok) throw new ChannelFull(channel);
   }
@@ -220,19 +240,17 @@ export class RedisChannelLayer implements GroupsChannelLayer {
     const payload = this.codec.encode(message);
     const home = this.shardOfGroup(group);
     if (this.shards.length === 1) {
-      const [, dead] = (await home.run('GROUP_SEND', [
-        group,
-        payload,
-        this.expiryMs,
-        this.groupExpiryMs,
-        this.statistics,
-      ])) as [number, string[]];
+      const [, dead] = (await home.runWithMessage(
+        'GROUP_SEND',
+        [group, payload, this.expiryMs, this.groupExpiryMs, this.statistics],
+        payload.length,
+      )) as [number, string[]];
       this.forgetElsewhere(dead, home);
       return;
     }
     // Several hosts: the group's bases from its host, then one push script per host, in parallel.
     const byShard = new Map<RedisShard, Array<string | number>>();
-    for (const { base, capacity, locals, count } of await this.groupBases(group)) {
+    for (const { base, capacity, locals, count } of await this.groupBases(group, payload.length)) {
       const shard = this.shardOfChannel(base);
       let args = byShard.get(shard);
       if (!args) byShard.set(shard, (args = []));
@@ -240,10 +258,11 @@ export class RedisChannelLayer implements GroupsChannelLayer {
     }
     await Promise.all(
       [...byShard].map(async ([shard, bases]) => {
-        const [, dead] = (await shard.run('GROUP_PUSH', [payload, this.expiryMs, this.statistics, ...bases])) as [
-          number,
-          string[],
-        ];
+        const [, dead] = (await shard.runWithMessage(
+          'GROUP_PUSH',
+          [payload, this.expiryMs, this.statistics, ...bases],
+          payload.length,
+        )) as [number, string[]];
         this.forgetElsewhere(dead, shard);
       }),
     );
@@ -255,10 +274,19 @@ export class RedisChannelLayer implements GroupsChannelLayer {
     await Promise.all(this.shards.map((shard) => shard.deleteMatching(`${escapeGlob(this.prefix)}*`)));
   }
 
-  /** Sums the per-channel counters (SCAN over `stats:*`): meant for dashboards, not hot paths. */
+  /**
+   * Sums the per-channel counters (SCAN over `stats:*`): meant for dashboards, not hot paths. Adds
+   * this instance's own loss counters: `layer_unavailable_count` (sends refused with
+   * `LayerUnavailable`) and `messages_dropped_count` (messages popped and dropped unreadable).
+   */
   async globalStatistics(): Promise<LayerStatistics> {
     this.assertOpen();
-    const totals = { messages_count: 0, channel_full_count: 0 };
+    const totals = {
+      messages_count: 0,
+      channel_full_count: 0,
+      layer_unavailable_count: this.shards.reduce((sum, shard) => sum + shard.rejectedMessages, 0),
+      messages_dropped_count: this.droppedMessages,
+    };
     for (const shard of this.shards) {
       const keys = await shard.scanKeys(`${escapeGlob(this.prefix)}stats:*`);
       for (const [count, full] of await shard.hmgetMany(keys, ['messages_count', 'channel_full_count'])) {
@@ -308,7 +336,7 @@ export class RedisChannelLayer implements GroupsChannelLayer {
     this.closed = true;
     for (const shard of this.shards) shard.interruptBlocking();
     await Promise.allSettled([...this.blockingReceives]);
-    this.stash.clear();
+    this.dropStashAtClose();
     // QUIT is answered after every pending command, so sends in progress still complete.
     await Promise.all(this.shards.map((shard) => shard.close()));
   }
@@ -328,11 +356,16 @@ export class RedisChannelLayer implements GroupsChannelLayer {
     return this.shards[shardFor(group, this.shards.length)];
   }
 
-  /** The group's live members, one row per base (process prefix or whole channel name). */
-  private async groupBases(group: string): Promise<GroupBase[]> {
-    const flat = (await this.shardOfGroup(group).run('GROUP_MEMBERS', [group, this.groupExpiryMs])) as Array<
-      string | number
-    >;
+  /**
+   * The group's live members, one row per base (process prefix or whole channel name). With
+   * `messageBytes`, they are asked for a group send: a refusal then loses that message (counted).
+   */
+  private async groupBases(group: string, messageBytes = 0): Promise<GroupBase[]> {
+    const home = this.shardOfGroup(group);
+    const args = [group, this.groupExpiryMs];
+    const flat = (await (messageBytes > 0
+      ? home.runWithMessage('GROUP_MEMBERS', args, messageBytes)
+      : home.run('GROUP_MEMBERS', args))) as Array<string | number>;
     const bases: GroupBase[] = [];
     for (let i = 0; i < flat.length; i += 4) {
       bases.push({
@@ -457,7 +490,7 @@ export class RedisChannelLayer implements GroupsChannelLayer {
       plain = this.codec.open(payload);
     } catch (error) {
       if (!(error instanceof DecryptionFailed)) throw error;
-      this.logger.warn(`Dropped a message for ${channels.join(', ')}: ${error.message}`);
+      this.dropped(channels, error.message);
       return null;
     }
     const localExpiry = expiresAt - (shard.redisNow() - Date.now());
@@ -485,6 +518,34 @@ export class RedisChannelLayer implements GroupsChannelLayer {
       if (item) return [item.channel, this.codec.unpack(item.plain)];
     }
     return null;
+  }
+
+  /** Counts an unreadable message; logs at most once a minute, with how many came since. */
+  private dropped(channels: readonly string[], reason: string): void {
+    this.droppedMessages++;
+    const now = Date.now();
+    if (now - this.dropLoggedAt < DROP_LOG_INTERVAL_MS) {
+      this.droppedUnlogged++;
+      return;
+    }
+    const since = this.droppedUnlogged > 0 ? ` (and ${this.droppedUnlogged} more since the last warning)` : '';
+    this.logger.warn(
+      `Dropped a message for ${channels.join(', ')}: ${reason}${since}. Further ones this minute are only ` +
+        'counted (layer statistic messages_dropped_count)',
+    );
+    this.dropLoggedAt = now;
+    this.droppedUnlogged = 0;
+  }
+
+  /**
+   * At close, stashed messages of single-reader channels belong to this process, which is going;
+   * those of normal channels (won in a race between hosts) could have gone to another reader: logged.
+   */
+  private dropStashAtClose(): void {
+    let lost = 0;
+    for (const [base, queue] of this.stash) if (!isSingleReader(base)) lost += queue.length;
+    this.stash.clear();
+    if (lost > 0) this.logger.warn(`Closed with ${lost} received message(s) of normal channels not yet taken: dropped`);
   }
 
   /** Channels whose messages expired leave their groups on every host. */

@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { RedisChannelLayer } from '../../../src';
+import { LayerUnavailable, RedisChannelLayer } from '../../../src';
 import { startRedisServer, uniquePrefix, type SpawnedRedis } from '../../support/redis-server';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -30,7 +30,12 @@ describe('RedisChannelLayer across a Redis restart', () => {
   });
 
   it('keeps working: receives wait out the outage, sends fail cleanly, then both recover', async () => {
-    layer = new RedisChannelLayer({ hosts: [server.url], prefix: uniquePrefix('restart') });
+    // Sends wait in the outage buffer for up to maxAge, then fail with LayerUnavailable.
+    layer = new RedisChannelLayer({
+      hosts: [server.url],
+      prefix: uniquePrefix('restart'),
+      outageBuffer: { maxAge: 1 },
+    });
     await layer.groupAdd('room', 'room.member');
     await layer.send('before', { n: 1 });
     expect(await layer.receive(['before'], { block: true, timeout: 2 })).toEqual(['before', { n: 1 }]);
@@ -39,7 +44,7 @@ describe('RedisChannelLayer across a Redis restart', () => {
     const waiting = layer.receive(['during'], { block: true, timeout: 3 });
     await sleep(100);
     await server.kill();
-    await expect(layer.send('during', { lost: true })).rejects.toThrow();
+    await expect(layer.send('during', { lost: true })).rejects.toThrow(LayerUnavailable);
     expect(await layer.receive(['during'], { block: true, timeout: 0.5 })).toEqual([null, null]);
     expect(await waiting).toEqual([null, null]);
 
