@@ -40,7 +40,7 @@ export interface WsOutcome {
   latencyMs?: LatencySummary;
   /** Round trips/s ÷ those of the plain ws server, same shape. */
   ratioToPlainWs?: number;
-  /** For the Redis server: round trips/s ÷ those of the raw Redis relay (the floor of any Redis design). */
+  /** For the Redis server: round trips/s ÷ those of the raw Redis relay (a naive, unbatched Redis design). */
   ratioToRedisRelay?: number;
   goal?: number;
   /** Server CPU (all its processes, redis-server apart) per round trip, µs; 10 ms /proc resolution. */
@@ -264,7 +264,7 @@ export function formatWsEcho(outcomes: readonly WsOutcome[]): string {
     ];
   });
   return [
-    `WebSocket echo (ws client in the bench process, socket.io-client on the websocket transport for Socket.IO (no Redis adapter), closed loop; ${ROUNDS} interleaved rounds of ${MEASURE_MS / 1000} s after ${WARMUP_MS} ms warm-up; server = its processes (/proc, 10 ms ticks; Redis: interface + runWorker), redis = redis-server (INFO cpu); vs relay = ÷ the raw Redis relay (plain ws + RPUSH/BLPOP, no library: the floor of any Redis-carried design); msgs/server CPU-s = round trips per second of server CPU; CPU in % of one core)`,
+    `WebSocket echo (ws client in the bench process, socket.io-client on the websocket transport for Socket.IO (no Redis adapter), closed loop; ${ROUNDS} interleaved rounds of ${MEASURE_MS / 1000} s after ${WARMUP_MS} ms warm-up; server = its processes (/proc, 10 ms ticks; Redis: interface + runWorker), redis = redis-server (INFO cpu); vs relay = ÷ the raw Redis relay (plain ws + RPUSH/BLPOP, no library: a naive, unbatched Redis design); msgs/server CPU-s = round trips per second of server CPU; CPU in % of one core)`,
     table(header, rows, 2),
   ].join('\n');
 }

@@ -132,7 +132,7 @@ const RELAY_OUT = `${WS_PREFIX}relay:out`;
 const RELAY_LOOPS = 4;
 
 /**
- * The floor of any design that carries frames over Redis: plain `ws`, one RPUSH per frame, a
+ * A naive, unbatched design that carries frames over Redis: plain `ws`, one RPUSH per frame, a
  * relay process moving it back with BLPOP + RPUSH, and one BLPOP loop pushing replies to sockets.
  * No routing, no envelopes, no expiry: what is left is Redis and the processes' wake-ups.
  */
