@@ -1,6 +1,19 @@
-import { Body, Controller, Get, Header, Inject, Post, Req, Res, UnauthorizedException } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Header,
+  Inject,
+  Post,
+  Req,
+  Res,
+  UnauthorizedException,
+  UseGuards,
+} from '@nestjs/common';
+import { ThrottlerGuard } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import type { Session } from 'express-session';
+import { ChannelsService } from '../src';
 import { SESSION_COOKIE } from './channels-config';
 import { loginPage } from './private.page';
 import { UsersStore, type SampleUser } from './users.store';
@@ -14,11 +27,16 @@ const call = (work: (done: (error?: unknown) => void) => void): Promise<void> =>
 /**
  * Logging in and out with the app's express-session. The session keeps the username where
  * passport would (`session.passport.user`), which is where the channels' default user resolver
- * looks: a WebSocket opened with this session's cookie gets the user as `message.user`.
+ * looks: a WebSocket opened with this session's cookie gets the user as `message.user`. Logging
+ * out closes the user's open sockets too. Posts from other sites are refused (SameOriginMiddleware)
+ * and login attempts are limited per client (ThrottlerModule in AppModule: 429 past the limit).
  */
 @Controller()
 export class AuthController {
-  constructor(@Inject(UsersStore) private readonly users: UsersStore) {}
+  constructor(
+    @Inject(UsersStore) private readonly users: UsersStore,
+    @Inject(ChannelsService) private readonly channels: ChannelsService,
+  ) {}
 
   @Get('login')
   @Header('content-type', 'text/html; charset=utf-8')
@@ -28,6 +46,7 @@ export class AuthController {
 
   /** A form (urlencoded) or JSON `{username, password}`: 303 to /private/ when right, 401 and the form when not. */
   @Post('login')
+  @UseGuards(ThrottlerGuard)
   async login(
     @Body() body: { username?: unknown; password?: unknown } | undefined,
     @Req() req: Request,
@@ -45,9 +64,13 @@ export class AuthController {
     res.redirect(303, '/private/');
   }
 
+  /** Ends the session and closes every socket the user opened with it (or with any other login). */
   @Post('logout')
   async logout(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const username = (req.session as PassportSession | undefined)?.passport?.user;
     await call((done) => req.session.destroy(done));
+    // A socket opened before logout would otherwise go on speaking for the user.
+    if (username !== undefined) await this.channels.closeUserSockets(username);
     res.clearCookie(SESSION_COOKIE, { path: '/' });
     res.redirect(303, '/private/');
   }

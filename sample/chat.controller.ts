@@ -2,6 +2,7 @@ import { BadRequestException, Controller, Get, Header, Inject, Param } from '@ne
 import { chatPage } from './chat.page';
 import { multiPage } from './multi.page';
 import { privatePage } from './private.page';
+import { ROOM_NAME } from './chat.consumers';
 import { HistoryStore, type ChatLine } from './history.store';
 
 /** The chat pages and the stored history; the chats themselves go over WebSockets to the consumers. */
@@ -31,7 +32,7 @@ export class ChatController {
 
   @Get('rooms/:room/messages')
   messages(@Param('room') room: string): Promise<ChatLine[]> {
-    if (!/^[A-Za-z0-9_-]{1,50}$/.test(room)) throw new BadRequestException('Room names are letters, digits, - and _');
+    if (!ROOM_NAME.test(room)) throw new BadRequestException('Room names are letters, digits, - and _');
     return this.history.lines(room);
   }
 }

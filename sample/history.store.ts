@@ -6,11 +6,16 @@ export interface ChatLine {
   text: string;
 }
 
+/** Lines kept per room. */
 const KEEP = 100;
+/** A room's history is forgotten this long after its last line (Redis key TTL), in seconds. */
+export const HISTORY_TTL_SECONDS = 7 * 86_400;
+/** Rooms kept in this process's memory: the least recently written go first. */
+const MAX_MEMORY_ROOMS = 1000;
 
 /**
- * Chat history, the last 100 lines per room: in this process by default, in Redis with
- * `CHANNELS_LAYER=redis` (so every web and worker process sees the same history).
+ * Chat history, the last 100 lines per room for a week: in this process by default (at most 1000
+ * rooms), in Redis with `CHANNELS_LAYER=redis` (so every web and worker process sees the same history).
  */
 @Injectable()
 export class HistoryStore implements OnModuleDestroy {
@@ -21,16 +26,20 @@ export class HistoryStore implements OnModuleDestroy {
 
   async add(room: string, line: ChatLine): Promise<void> {
     if (this.redis) {
+      const key = this.prefix + room;
       await this.redis
         .multi()
-        .rpush(this.prefix + room, JSON.stringify(line))
-        .ltrim(this.prefix + room, -KEEP, -1)
+        .rpush(key, JSON.stringify(line))
+        .ltrim(key, -KEEP, -1)
+        .expire(key, HISTORY_TTL_SECONDS)
         .exec();
       return;
     }
     const lines = this.memory.get(room) ?? [];
     lines.push(line);
+    this.memory.delete(room); // re-inserted last: the Map's order is the rooms' last write
     this.memory.set(room, lines.slice(-KEEP));
+    if (this.memory.size > MAX_MEMORY_ROOMS) this.memory.delete(this.memory.keys().next().value!);
   }
 
   async lines(room: string): Promise<ChatLine[]> {

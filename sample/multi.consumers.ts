@@ -1,6 +1,14 @@
 import { Inject, Injectable, Scope } from '@nestjs/common';
-import { AllowedHostsOnly, Consumer, JsonWebsocketConsumer, WebsocketDemultiplexer } from '../src';
-import { MAX_TEXT, MAX_USERNAME } from './chat-json.consumer';
+import {
+  AllowedHostsOnly,
+  Consumer,
+  JsonWebsocketConsumer,
+  WebsocketDemultiplexer,
+  type Message,
+  type RouteKwargs,
+} from '../src';
+import { MAX_TEXT } from './chat-json.consumer';
+import { handshakeUsername, USERNAME_KEY } from './handshake-username';
 import { CounterStore } from './counter.store';
 import type { ChatLine } from './history.store';
 
@@ -19,9 +27,10 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
- * The `chat` stream of /multi/: payload `{"text", "username"?}` in, `{"text", "username"}` out to
- * everyone on /multi/. Nobody logs in here: the username comes with each payload (trimmed, cut to
- * 50 characters, `guest` when empty). Anything else is answered with `{"error"}` on the stream.
+ * The `chat` stream of /multi/: payload `{"text"}` in, `{"text", "username"}` out to everyone on
+ * /multi/. Nobody logs in here: the username is the handshake's `?username=`, kept in the channel
+ * session on connect (a `username` in a payload is ignored). Anything else is answered with
+ * `{"error"}` on the stream.
  */
 @Injectable({ scope: Scope.TRANSIENT }) // stream consumers are providers, fresh per message
 export class MultiChatStream extends JsonWebsocketConsumer<unknown, ChatLine | StreamError> {
@@ -29,10 +38,10 @@ export class MultiChatStream extends JsonWebsocketConsumer<unknown, ChatLine | S
 
   override async receive(payload: unknown): Promise<void> {
     if (!isObject(payload) || typeof payload.text !== 'string') {
-      return this.send({ error: 'a chat payload is {"text": string, "username"?: string}' });
+      return this.send({ error: 'a chat payload is {"text": string}' });
     }
-    const name = typeof payload.username === 'string' ? payload.username.trim().slice(0, MAX_USERNAME) : '';
-    await this.groupSend(MULTI_CHAT, { text: payload.text.slice(0, MAX_TEXT), username: name || 'guest' });
+    const name = this.message.channelSession?.get<string>(USERNAME_KEY) ?? 'guest';
+    await this.groupSend(MULTI_CHAT, { text: payload.text.slice(0, MAX_TEXT), username: name });
   }
 }
 
@@ -64,12 +73,22 @@ export class CounterStream extends JsonWebsocketConsumer<unknown, { value: numbe
 }
 
 /**
- * WebSocket `/multi/`: two streams on one socket, frames `{"stream": "chat" | "counter", "payload"}`
- * (the page at `GET /multi/` talks to it with `WebSocketBridge`'s `demultiplex` and `stream`).
- * Handshakes from pages of other sites are refused (403).
+ * WebSocket `/multi/?username=<name>`: two streams on one socket, frames
+ * `{"stream": "chat" | "counter", "payload"}` (the page at `GET /multi/` talks to it with
+ * `WebSocketBridge`'s `demultiplex` and `stream`). The username is kept in the channel session,
+ * which the stream consumers share; a handshake without one, or from a page of another site, is
+ * refused (403).
  */
 @Consumer({ path: /^\/multi\/$/ })
 @AllowedHostsOnly()
 export class MultiDemultiplexer extends WebsocketDemultiplexer {
+  static override channelSession = true;
   static override consumers = { chat: MultiChatStream, counter: CounterStream };
+
+  override async connect(message: Message, kwargs: RouteKwargs): Promise<void> {
+    const name = handshakeUsername(message);
+    if (!name) return this.close();
+    message.channelSession!.set(USERNAME_KEY, name);
+    await super.connect(message, kwargs);
+  }
 }

@@ -6,7 +6,8 @@ const PAGE_STYLE = `${STYLE}
 
 /**
  * `GET /multi/`: two streams on one WebSocket to `/multi/`, with `WebSocketBridge`:
- * `demultiplex('chat', …)` and `demultiplex('counter', …)` take the frames of each stream,
+ * `/multi/?username=<name>` (a new name reconnects), `demultiplex('chat', …)` and
+ * `demultiplex('counter', …)` take the frames of each stream,
  * `stream('chat').send(…)` and `stream('counter').send({add})` send on them. The status line
  * follows the bridge's socket (it reconnects by itself). Everything from the server goes in as
  * text (`textContent`), never as HTML.
@@ -28,25 +29,33 @@ export function multiPage(): string {
 ${PAGE_HELPERS}
 $('username').value = localStorage.getItem('username') || 'guest' + Math.floor(Math.random() * 1000);
 const show = (text, mine) => addLine(text, mine);
-const bridge = new channels.WebSocketBridge();
-bridge.connect('/multi/');
-// Frames of no demultiplexed stream, such as the {"error"} answer to a frame of an unknown stream.
-bridge.listen((message) => show('error: ' + (message && message.error ? message.error : JSON.stringify(message))));
-bridge.demultiplex('chat', (payload) => {
-  if (typeof payload.error === 'string') return show('error: ' + payload.error);
-  show(payload.username + ': ' + payload.text, payload.username === $('username').value.trim());
-});
-bridge.demultiplex('counter', (payload) => {
-  if (typeof payload.error === 'string') return show('error: ' + payload.error);
-  $('counter').textContent = String(payload.value);
-});
-bridge.socket.addEventListener('open', () => { $('status').textContent = 'connected'; });
-bridge.socket.addEventListener('close', () => { $('status').textContent = 'disconnected, reconnecting…'; });
+let bridge, name;
+// The username travels once, in the handshake; a new name is a new connection.
+function connect() {
+  if (bridge) bridge.close();
+  name = $('username').value.trim() || 'guest';
+  localStorage.setItem('username', name);
+  const current = (bridge = new channels.WebSocketBridge());
+  current.connect('/multi/?username=' + encodeURIComponent(name));
+  // Frames of no demultiplexed stream, such as the {"error"} answer to a frame of an unknown stream.
+  current.listen((message) => show('error: ' + (message && message.error ? message.error : JSON.stringify(message))));
+  current.demultiplex('chat', (payload) => {
+    if (typeof payload.error === 'string') return show('error: ' + payload.error);
+    show(payload.username + ': ' + payload.text, payload.username === name);
+  });
+  current.demultiplex('counter', (payload) => {
+    if (typeof payload.error === 'string') return show('error: ' + payload.error);
+    $('counter').textContent = String(payload.value);
+  });
+  trackStatus(current, () => bridge === current, 'the two streams');
+}
+connect();
+$('username').onchange = connect;
 $('say').onsubmit = (event) => {
   event.preventDefault();
   if (!$('text').value) return;
-  localStorage.setItem('username', $('username').value);
-  bridge.stream('chat').send({ text: $('text').value, username: $('username').value });
+  if ($('username').value.trim() !== name) connect();
+  bridge.stream('chat').send({ text: $('text').value });
   $('text').value = '';
 };
 $('add').onclick = () => bridge.stream('counter').send({ add: 1 });

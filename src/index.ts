@@ -38,10 +38,12 @@ export { RequestAborted, RequestTimeout } from './http/request-exceptions';
 export { HTTP_BODY_CHANNEL_PATTERN, isHttpBodyChannel } from './http/body-channel';
 export { encodeHttpResponse, sendHttpResponse, type ChannelsHttpResponse } from './http/http-response';
 export { ChannelLayerRegistry, type ChannelLayerEntry } from './registry/channel-layer-registry';
-export { ChannelsService } from './registry/channels.service';
+export { ChannelsService, USER_SOCKETS_CLOSE_CODE, type CloseUserSocketsOptions } from './registry/channels.service';
 export { InjectChannelLayer } from './registry/inject-channel-layer.decorator';
 export { getChannelLayerToken } from './registry/registry.constants';
 export { UnknownChannelLayer } from './registry/unknown-channel-layer.error';
+export { userGroupName } from './registry/user-group';
+export { printable } from './logging/printable';
 export {
   Worker,
   type ConsumerFinishedEvent,

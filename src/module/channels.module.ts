@@ -19,7 +19,7 @@ import { HttpChannelsMiddleware } from '../interface/http-channels.middleware';
 import { ChannelLayerRegistry } from '../registry/channel-layer-registry';
 import { channelLayerProviders } from '../registry/channel-layer-providers';
 import { ChannelsService } from '../registry/channels.service';
-import { CHANNELS_ALLOWED_HOSTS } from '../security/security.constants';
+import { CHANNELS_ALLOWED_HOSTS, CHANNELS_MATCH_ORIGIN_PORT } from '../security/security.constants';
 import { ConsumerSessions } from '../sessions/consumer-sessions';
 import { ChannelsWorkerService } from '../worker/channels-worker.service';
 import { CHANNELS_MODULE_OPTIONS } from './channels.constants';
@@ -79,6 +79,7 @@ const fallbackRoutes: Provider = {
     ChannelsInterfaceService,
     ConsumerSessions,
     CHANNELS_ALLOWED_HOSTS,
+    CHANNELS_MATCH_ORIGIN_PORT,
   ],
 })
 export class ChannelsModule extends ConfigurableModuleClass implements NestModule {

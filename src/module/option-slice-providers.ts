@@ -3,7 +3,7 @@ import { CHANNELS_CLIENT_OPTIONS } from '../client/client.constants';
 import { CHANNELS_INTERFACE_OPTIONS } from '../interface/interface.constants';
 import { DEFAULT_CHANNEL_LAYERS } from '../registry/channel-layer-config';
 import { CHANNELS_LAYERS_CONFIG } from '../registry/registry.constants';
-import { CHANNELS_ALLOWED_HOSTS } from '../security/security.constants';
+import { CHANNELS_ALLOWED_HOSTS, CHANNELS_MATCH_ORIGIN_PORT } from '../security/security.constants';
 import { CHANNELS_SESSIONS_OPTIONS } from '../sessions/sessions.constants';
 import { CHANNELS_WORKER_OPTIONS } from '../worker/worker.constants';
 import type { ChannelsModuleOptions } from './channels-module-options';
@@ -15,6 +15,7 @@ const slices: ReadonlyArray<readonly [token: string, slice: (options: ChannelsMo
   [CHANNELS_SESSIONS_OPTIONS, (options) => options.sessions ?? {}],
   // null: not configured, so AllowedHostsOriginValidator uses its local-machine default.
   [CHANNELS_ALLOWED_HOSTS, (options) => options.security?.allowedHosts ?? null],
+  [CHANNELS_MATCH_ORIGIN_PORT, (options) => options.security?.matchOriginPort ?? false],
   [CHANNELS_WORKER_OPTIONS, (options) => options.worker ?? {}],
   [CHANNELS_INTERFACE_OPTIONS, (options) => options.interface ?? {}],
   [CHANNELS_CLIENT_OPTIONS, (options) => options.client ?? {}],

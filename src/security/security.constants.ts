@@ -5,3 +5,9 @@ import { channelsToken } from '../registry/injection-token';
  * a `readonly string[]` of patterns, or null for the local-machine default.
  */
 export const CHANNELS_ALLOWED_HOSTS = channelsToken('allowed-hosts');
+
+/**
+ * Injection token for `security.matchOriginPort`: true makes `AllowedHostsOriginValidator` also
+ * require the Origin's port to be the one the handshake came to (the Host header's).
+ */
+export const CHANNELS_MATCH_ORIGIN_PORT = channelsToken('match-origin-port');

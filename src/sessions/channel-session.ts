@@ -1,6 +1,19 @@
 import type { SessionStoreAdapter, StoredSession } from './session-store';
 
 /**
+ * The one field a channel session is stored under, beside express-session's `cookie`. Channel and
+ * HTTP sessions may share a store, so a channel session must never read as an HTTP session: loaded
+ * by express-session through a cookie naming its key, it is an empty, anonymous session (no
+ * `passport` at its top level), and `@HttpSession()` refuses it outright.
+ */
+export const CHANNEL_SESSION_FIELD = '__channelSession';
+
+/** Does a stored session hold a channel session (and so must never be used as an HTTP session)? */
+export function isStoredChannelSession(stored: StoredSession | null): boolean {
+  return stored !== null && Object.prototype.hasOwnProperty.call(stored, CHANNEL_SESSION_FIELD);
+}
+
+/**
  * Per-connection state that any worker process can read: a session keyed by the hashed reply
  * channel, loaded before the consumer and saved after it when modified.
  */
@@ -22,8 +35,6 @@ export class ChannelSessionState {
   }
 
   set(name: string, value: unknown): void {
-    if (name === 'cookie')
-      throw new TypeError('"cookie" is reserved in a channel session (stores read expiry from it)');
     if (value === undefined) return this.delete(name);
     this.data[name] = value;
     this.flushed = false;
@@ -59,9 +70,9 @@ export class ChannelSessionState {
   /** (Re)reads the session from the store; unsaved changes are lost. */
   async load(): Promise<void> {
     const stored = await this.store.get(this.key);
-    const data = { ...stored };
-    delete data.cookie;
-    this.data = data;
+    const data = stored?.[CHANNEL_SESSION_FIELD];
+    // Anything else under this key (an older layout, an HTTP session) is not this connection's state.
+    this.data = typeof data === 'object' && data !== null && !Array.isArray(data) ? { ...data } : {};
     this.modified = false;
     this.flushed = false;
   }
@@ -73,7 +84,7 @@ export class ChannelSessionState {
     } else {
       const expires = new Date(Date.now() + this.ttlMs);
       const stored: StoredSession = {
-        ...this.data,
+        [CHANNEL_SESSION_FIELD]: this.data,
         cookie: { originalMaxAge: this.ttlMs, expires, httpOnly: true, path: '/' },
       };
       await this.store.set(this.key, stored);

@@ -3,20 +3,30 @@ import { MemoryStore } from 'express-session';
 import type { Message } from '../channels/message';
 import { InMemoryChannelLayer } from '../layers/memory/in-memory-channel-layer';
 import { ChannelLayerRegistry } from '../registry/channel-layer-registry';
+import { userGroupName } from '../registry/user-group';
 import type { ConsumerInvoker } from '../routing/consumer-ref';
 import { ChannelSessionState } from './channel-session';
 import { runInOrder } from './enforce-ordering';
-import { loadHttpSession, type HttpSessionData, type HttpSessionSource } from './http-session';
+import { loadHttpSession, readHttpSession, type HttpSessionSource } from './http-session';
 import type { ConsumerSessionFlags } from './session-decorators';
 import { channelSessionKey } from './session-key';
 import { SessionStoreAdapter } from './session-store';
 import { CHANNELS_SESSIONS_OPTIONS } from './sessions.constants';
 import type { SessionsModuleOptions } from './sessions-options';
-import { channelSessionSerializedUser, passportUserResolver, transferUser, userFrom, type UserResolver } from './users';
+import {
+  channelSessionSerializedUser,
+  isAnonymous,
+  passportUserResolver,
+  transferUser,
+  userFrom,
+  type UserResolver,
+} from './users';
 
 /** Where `@ChannelAndHttpSession()` keeps the HTTP session id in the channel session. */
 export const HTTP_SESSION_ID_KEY = '__channels_http_session';
 const DEFAULT_COOKIE = 'connect.sid';
+const CONNECT = 'websocket.connect';
+const DISCONNECT = 'websocket.disconnect';
 const DEFAULT_TTL_SECONDS = 86_400;
 
 /** A consumer's flags with what they imply. */
@@ -56,6 +66,7 @@ export class ConsumerSessions implements OnApplicationBootstrap {
   private readonly httpSource: HttpSessionSource | undefined;
   private readonly ttlMs: number;
   private readonly resolver: UserResolver;
+  private readonly userGroups: boolean;
 
   constructor(
     @Inject(ChannelLayerRegistry) private readonly registry: ChannelLayerRegistry,
@@ -67,6 +78,7 @@ export class ConsumerSessions implements OnApplicationBootstrap {
       cookieName = DEFAULT_COOKIE,
       channelStore,
       channelSessionTtl = DEFAULT_TTL_SECONDS,
+      userGroups = true,
     } = options ?? {};
     if (!(channelSessionTtl > 0))
       throw new TypeError(`sessions.channelSessionTtl must be positive, got ${channelSessionTtl}`);
@@ -77,6 +89,7 @@ export class ConsumerSessions implements OnApplicationBootstrap {
       store && secrets.length > 0 ? { store: new SessionStoreAdapter(store), cookieName, secrets } : undefined;
     this.ttlMs = channelSessionTtl * 1000;
     this.resolver = options?.userResolver ?? passportUserResolver();
+    this.userGroups = userGroups;
   }
 
   /** The invoker with its session handling; the same invoker when it asked for none. */
@@ -132,8 +145,12 @@ export class ConsumerSessions implements OnApplicationBootstrap {
       message.channelSession = session;
     }
     if (plan.channelAndHttpSession && session) await this.handOverHttpSession(message, session, httpSessionId);
+    let serialized: unknown;
     if (plan.channelSessionUserFromHttp || plan.httpSessionUser || plan.channelSessionUser) {
-      message.user = await this.userOf(plan, message, session);
+      ({ user: message.user, serialized } = await this.userOf(plan, message, session));
+      // Before the consumer: a logout that races the accept still finds the socket in the group.
+      if (message.channel.name === CONNECT && !isAnonymous(message.user))
+        await this.userGroup('add', message, serialized);
     }
     try {
       if (plan.enforceOrdering && session) {
@@ -143,6 +160,11 @@ export class ConsumerSessions implements OnApplicationBootstrap {
       }
       return await consume();
     } finally {
+      if (message.channel.name === DISCONNECT) {
+        await this.userGroup('discard', message, serialized).catch((error: Error) =>
+          this.logger.error(`Could not take a closed socket out of its user's group: ${error.message}`),
+        );
+      }
       if (session?.modified) {
         await session
           .save()
@@ -163,21 +185,39 @@ export class ConsumerSessions implements OnApplicationBootstrap {
       return;
     }
     if (typeof stored !== 'string') return;
-    const data = await this.httpSource!.store.get(stored);
-    message.httpSession = data ? (Object.freeze(structuredClone(data)) as HttpSessionData) : null;
+    message.httpSession = await readHttpSession(this.httpSource!.store, stored);
   }
 
-  private async userOf(plan: Plan, message: Message, session: ChannelSessionState | undefined): Promise<unknown> {
+  /** The user of a message and its serialized form (undefined for nobody). */
+  private async userOf(
+    plan: Plan,
+    message: Message,
+    session: ChannelSessionState | undefined,
+  ): Promise<{ user: unknown; serialized: unknown }> {
+    let serialized: unknown;
     if (plan.channelSessionUserFromHttp && session) {
-      const serialized = await this.resolver.identify(message, message.httpSession ?? null);
+      serialized = await this.resolver.identify(message, message.httpSession ?? null);
       transferUser({ serialized }, session);
-      return userFrom(this.resolver, serialized ?? channelSessionSerializedUser(session));
+      serialized ??= channelSessionSerializedUser(session);
+    } else {
+      serialized = plan.channelSessionUser && session ? channelSessionSerializedUser(session) : undefined;
+      if ((serialized === undefined || serialized === null) && plan.httpSessionUser)
+        serialized = await this.resolver.identify(message, message.httpSession ?? null);
     }
-    const fromChannel = plan.channelSessionUser && session ? channelSessionSerializedUser(session) : undefined;
-    if (fromChannel !== undefined && fromChannel !== null) return userFrom(this.resolver, fromChannel);
-    if (plan.httpSessionUser) {
-      return userFrom(this.resolver, await this.resolver.identify(message, message.httpSession ?? null));
-    }
-    return userFrom(this.resolver, undefined);
+    return { user: await userFrom(this.resolver, serialized), serialized };
+  }
+
+  /**
+   * Puts an authenticated WebSocket into its user's group on connect and takes it out on
+   * disconnect, so `ChannelsService.closeUserSockets` reaches it (`sessions.userGroups: false` turns
+   * this off). A failed add fails the connect: a socket revocation cannot reach must not open.
+   */
+  private async userGroup(action: 'add' | 'discard', message: Message, serialized: unknown): Promise<void> {
+    const layer = message.channelLayer;
+    if (!this.userGroups || serialized === undefined || serialized === null || !message.replyChannel) return;
+    if (!layer.extensions.includes('groups')) return;
+    const group = userGroupName(serialized);
+    if (action === 'add') await layer.groupAdd!(group, message.replyChannel.name);
+    else await layer.groupDiscard!(group, message.replyChannel.name);
   }
 }

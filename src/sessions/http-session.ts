@@ -2,6 +2,7 @@ import { parse as parseCookies } from 'cookie';
 import { unsign } from 'cookie-signature';
 import { headerValues, queryParameter } from '../channels/message-headers';
 import type { ChannelMessage } from '../layers/channel-message';
+import { isStoredChannelSession } from './channel-session';
 import type { SessionStoreAdapter, StoredSession } from './session-store';
 
 /** The browser's express-session, as a consumer may read it: a frozen snapshot. */
@@ -59,6 +60,13 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** The HTTP session stored under `id`, read-only; null when there is none or the key holds a channel session. */
+export async function readHttpSession(store: SessionStoreAdapter, id: string): Promise<HttpSessionData | null> {
+  const stored: StoredSession | null = await store.get(id);
+  if (!stored || isStoredChannelSession(stored)) return null;
+  return deepFreeze(structuredClone(stored));
+}
+
 /** Loads the browser's session read-only; null with no (valid) key or no such session. */
 export async function loadHttpSession(
   content: ChannelMessage,
@@ -66,7 +74,6 @@ export async function loadHttpSession(
 ): Promise<{ id: string; data: HttpSessionData } | null> {
   const id = sessionIdOf(content, source.cookieName, source.secrets);
   if (id === undefined) return null;
-  const stored: StoredSession | null = await source.store.get(id);
-  if (!stored) return null;
-  return { id, data: deepFreeze(structuredClone(stored)) };
+  const data = await readHttpSession(source.store, id);
+  return data ? { id, data } : null;
 }

@@ -1,4 +1,4 @@
-export { ChannelSessionState } from './channel-session';
+export { CHANNEL_SESSION_FIELD, ChannelSessionState } from './channel-session';
 // Declares message.channelSession, message.httpSession and message.user on Message.
 export * from './message-sessions';
 export { channelSessionKey } from './session-key';
@@ -19,6 +19,7 @@ export {
 export type { SessionsModuleOptions } from './sessions-options';
 export {
   AnonymousUser,
+  CHANNEL_SESSION_USER_KEY,
   isAnonymous,
   passportUserResolver,
   transferUser,

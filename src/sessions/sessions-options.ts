@@ -21,4 +21,10 @@ export interface SessionsModuleOptions {
   channelSessionTtl?: number;
   /** How `message.user` is found. Default: passport's session layout, the serialized user as is. */
   userResolver?: UserResolver;
+  /**
+   * Authenticated WebSockets join their user's group on connect (`userGroupName`), so
+   * `ChannelsService.closeUserSockets(user)` can close them on logout. Default true; false saves
+   * one group add per authenticated connect and leaves revocation to you.
+   */
+  userGroups?: boolean;
 }

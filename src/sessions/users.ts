@@ -46,9 +46,15 @@ export function passportUserResolver<User = unknown>(
   return { identify: (_message, httpSession) => passportUser(httpSession), deserialize };
 }
 
+/**
+ * Where `transferUser` keeps the serialized user in a channel session: its own key, not passport's
+ * layout, and only the serialized value the resolver turns into the user (an id), never the user.
+ */
+export const CHANNEL_SESSION_USER_KEY = '_auth_user';
+
 /** The serialized user stored in a channel session (by `transferUser`). */
 export function channelSessionSerializedUser(session: ChannelSessionState): unknown {
-  return passportUser({ [PASSPORT_KEY]: session.get(PASSPORT_KEY) });
+  return session.get(CHANNEL_SESSION_USER_KEY);
 }
 
 /**
@@ -59,7 +65,7 @@ export function channelSessionSerializedUser(session: ChannelSessionState): unkn
 export function transferUser(from: HttpSessionData | { serialized: unknown } | null, to: ChannelSessionState): void {
   const serialized = from && 'serialized' in from ? from.serialized : passportUser(from);
   if (serialized === undefined || serialized === null) return;
-  to.set(PASSPORT_KEY, { user: structuredClone(serialized) });
+  to.set(CHANNEL_SESSION_USER_KEY, structuredClone(serialized));
 }
 
 /** The user of a serialized value: deserialized, or AnonymousUser. */

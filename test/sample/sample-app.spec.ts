@@ -1,26 +1,13 @@
 import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import Redis from 'ioredis';
 import WebSocket from 'ws';
 import type { GroupsChannelLayer } from '../../src';
-import { AppModule } from '../../sample/app.module';
 import { ChannelLayerRegistry } from '../../src';
 import { buildClient } from '../client/build-client';
-import { findOrStartRedis, uniquePrefix, type TestRedis } from '../support/redis-server';
+import type { TestRedis } from '../support/redis-server';
 import { openSocket } from '../support/websocket';
+import { sampleLayer, startSample } from './sample-server';
 import { browserLike, inbox, login, postLogin, sessionCookie } from './sample-client';
-
-interface Received {
-  channel: string | null;
-  message: Record<string, unknown> | null;
-}
-
-async function startSample(): Promise<{ app: INestApplication; url: string }> {
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  await app.listen(0, '127.0.0.1');
-  return { app, url: (await app.getUrl()).replace('[::1]', '127.0.0.1') };
-}
 
 const post = (url: string, body?: unknown): Promise<Response> =>
   fetch(url, {
@@ -33,27 +20,20 @@ process.env.POLL_TIMEOUT = '1';
 
 describe.each(['memory', 'redis'])('the sample app on the %s layer', (kind) => {
   let redis: TestRedis | undefined;
+  let restore: () => Promise<void>;
   let app: INestApplication;
   let url: string;
 
   beforeAll(async () => {
     await buildClient(); // the pages load /channels/websocketbridge.js
-    if (kind === 'redis') {
-      redis = await findOrStartRedis();
-      process.env.CHANNELS_LAYER = 'redis';
-      process.env.REDIS_URL = redis.url;
-      process.env.CHANNELS_PREFIX = uniquePrefix('sample');
-    }
+    ({ redis, restore } = await sampleLayer(kind, 'sample'));
     ({ app, url } = await startSample());
     await (app.get(ChannelLayerRegistry).layer() as GroupsChannelLayer).flush();
   });
   const layer = (): GroupsChannelLayer => app.get(ChannelLayerRegistry).layer() as GroupsChannelLayer;
   afterAll(async () => {
     await app.close();
-    delete process.env.CHANNELS_LAYER;
-    delete process.env.REDIS_URL;
-    delete process.env.CHANNELS_PREFIX;
-    await redis?.stop();
+    await restore();
   });
 
   it('serves the chat: a username is required, frames go to the room as {text, username}, history is kept', async () => {
@@ -158,40 +138,41 @@ describe.each(['memory', 'redis'])('the sample app on the %s layer', (kind) => {
     expect(await script.text()).toContain('WebSocketBridge');
 
     const ws = url.replace('http', 'ws');
-    await expect(openSocket(`${ws}/multi/`, [], browserLike('https://evil.example'))).rejects.toThrow(
+    await expect(openSocket(`${ws}/multi/?username=eve`, [], browserLike('https://evil.example'))).rejects.toThrow(
       'refused with 403',
     );
-    await expect(openSocket(`${ws}/multi/`, [], browserLike(undefined))).rejects.toThrow('refused with 403');
+    await expect(openSocket(`${ws}/multi/?username=eve`, [], browserLike(undefined))).rejects.toThrow(
+      'refused with 403',
+    );
+    // The username comes with the handshake only: none, none to speak as.
+    await expect(openSocket(`${ws}/multi/`, [], browserLike(url))).rejects.toThrow('refused with 403');
 
     /** A socket on /multi/ whose inbox listens from the start (the first frame may come with the handshake). */
-    const join = async (): Promise<{ socket: WebSocket; next(): Promise<unknown> }> => {
-      const socket = new WebSocket(`${ws}/multi/`, browserLike(url));
+    const join = async (username: string): Promise<{ socket: WebSocket; next(): Promise<unknown> }> => {
+      const socket = new WebSocket(`${ws}/multi/?username=${encodeURIComponent(username)}`, browserLike(url));
       const frames = inbox(socket);
       await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
       return { socket, next: async () => JSON.parse(await frames.next()) };
     };
     const send = (socket: WebSocket, stream: string, payload: unknown): void =>
       socket.send(JSON.stringify({ stream, payload }));
-    const ann = await join();
-    const bob = await join();
+    const ann = await join('  ann  ');
+    const bob = await join('b'.repeat(80));
     // On connect, the counter stream sends its value (the same to both: nobody has added yet).
     const first = (await ann.next()) as { stream: string; payload: { value: number } };
     expect(first).toEqual({ stream: 'counter', payload: { value: expect.any(Number) } });
     const start = first.payload.value;
     expect(await bob.next()).toEqual({ stream: 'counter', payload: { value: start } });
 
-    // The chat stream: to everyone on /multi/; the username is trimmed, cut to 50, `guest` when missing.
-    send(ann.socket, 'chat', { text: 'hello both', username: '  ann  ' });
+    // The chat stream: to everyone on /multi/, signed with the handshake's username (trimmed, cut
+    // to 50); a username in the payload is ignored.
+    send(ann.socket, 'chat', { text: 'hello both' });
     for (const socket of [ann, bob]) {
       expect(await socket.next()).toEqual({ stream: 'chat', payload: { text: 'hello both', username: 'ann' } });
     }
-    send(bob.socket, 'chat', { text: 'who am I?' });
+    send(bob.socket, 'chat', { text: 'I am ann', username: 'ann' });
     for (const socket of [ann, bob]) {
-      expect(await socket.next()).toEqual({ stream: 'chat', payload: { text: 'who am I?', username: 'guest' } });
-    }
-    send(bob.socket, 'chat', { text: 'long', username: 'b'.repeat(80) });
-    for (const socket of [ann, bob]) {
-      expect(await socket.next()).toEqual({ stream: 'chat', payload: { text: 'long', username: 'b'.repeat(50) } });
+      expect(await socket.next()).toEqual({ stream: 'chat', payload: { text: 'I am ann', username: 'b'.repeat(50) } });
     }
 
     // The counter stream: every add goes to everyone as the new total.
@@ -226,7 +207,7 @@ describe.each(['memory', 'redis'])('the sample app on the %s layer', (kind) => {
     }
 
     // The total outlives the sockets: a newcomer gets it on connect.
-    const cat = await join();
+    const cat = await join('cat');
     expect(await cat.next()).toEqual({ stream: 'counter', payload: { value: start - 95 } });
     if (kind === 'redis') {
       // Kept in Redis, so that every web and worker process agrees on it.
@@ -406,32 +387,5 @@ describe.each(['memory', 'redis'])('the sample app on the %s layer', (kind) => {
       ['one', 'two', 'three'].map(async (text) => (await post(`${url}/tasks`, { text })).json()),
     );
     expect(replies.map((reply) => (reply as { result: string }).result)).toEqual(['ONE', 'TWO', 'THREE']);
-  });
-
-  it('sends to a channel and long-polls it back', async () => {
-    const waiting = fetch(`${url}/channels/sample.test?wait=5`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect((await post(`${url}/channels/sample.test`, { text: 'hello' })).status).toBe(201);
-    expect(await (await waiting).json()).toEqual({ channel: 'sample.test', message: { text: 'hello' } });
-  });
-
-  it('broadcasts to a group of process channels', async () => {
-    await post(`${url}/groups/room/sample.reply!a`);
-    await post(`${url}/groups/room/sample.reply!b`);
-    await post(`${url}/groups/room`, { text: 'to all' });
-    const first = (await (await fetch(`${url}/channels/sample.reply!`)).json()) as Received;
-    const second = (await (await fetch(`${url}/channels/sample.reply!`)).json()) as Received;
-    expect([first.channel, second.channel].sort()).toEqual(['sample.reply!a', 'sample.reply!b']);
-    expect(first.message).toEqual({ text: 'to all' });
-    await post(`${url}/groups/room/sample.reply!a/discard`);
-    await post(`${url}/groups/room/sample.reply!b/discard`);
-  });
-
-  it('answers bad names with 400 and a full channel with 503', async () => {
-    expect((await fetch(`${url}/channels/bad%20name`)).status).toBe(400);
-    for (let i = 0; i < 100; i++) await post(`${url}/channels/sample.full`, { i });
-    expect((await post(`${url}/channels/sample.full`, { i: 100 })).status).toBe(503);
-    const stats = (await (await fetch(`${url}/stats`)).json()) as Record<string, number>;
-    expect(stats.channel_full_count).toBeGreaterThanOrEqual(1);
   });
 });

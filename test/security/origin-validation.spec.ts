@@ -202,6 +202,26 @@ describe('BaseOriginValidator as a guard', () => {
       DenyConnection,
     );
   });
+
+  it('with matchOriginPort, also wants the Origin port to be the port the handshake came to', async () => {
+    const strict = new AllowedHostsOriginValidator(['localhost', '.example.com'], true);
+    const loose = new AllowedHostsOriginValidator(['localhost', '.example.com']);
+    const allowed = async (validator: AllowedHostsOriginValidator, origin: string, host?: string): Promise<boolean> =>
+      validator
+        .canActivate(connect([...(host === undefined ? [] : [pair('host', host)]), pair('origin', origin)]))
+        .catch(() => false);
+    // Another app on another port of an allowed host: Django (and the default) let it in.
+    expect(await allowed(loose, 'http://localhost:8080', 'localhost:3000')).toBe(true);
+    expect(await allowed(strict, 'http://localhost:8080', 'localhost:3000')).toBe(false);
+    expect(await allowed(strict, 'http://localhost:3000', 'localhost:3000')).toBe(true);
+    // A Host without a port is the default port of the Origin's scheme, as a browser writes it.
+    expect(await allowed(strict, 'https://chat.example.com', 'chat.example.com')).toBe(true);
+    expect(await allowed(strict, 'http://chat.example.com', 'chat.example.com')).toBe(true);
+    expect(await allowed(strict, 'https://chat.example.com:8443', 'chat.example.com')).toBe(false);
+    expect(await allowed(strict, 'https://chat.example.com', 'chat.example.com:8443')).toBe(false);
+    // No Host header to compare with: refused.
+    expect(await allowed(strict, 'http://localhost:3000')).toBe(false);
+  });
 });
 
 // ---- End to end: a real Nest app, the in-memory layer and real `ws` clients ----
@@ -402,5 +422,17 @@ describe('allowed hosts from ChannelsModule options', () => {
     ws.close();
     expect(await refusal(`${base}/local/`, 'http://localhost:5173')).toBe(403);
     expect(ran).toEqual(['local']);
+  });
+
+  it('`security.matchOriginPort` refuses a page on another port of an allowed host', async () => {
+    const strict = await listen({ security: { matchOriginPort: true } }, [LocalModule]);
+    try {
+      const port = new URL(strict.base).port;
+      const ws = await open(`${strict.base}/local/`, `http://127.0.0.1:${port}`);
+      ws.close();
+      expect(await refusal(`${strict.base}/local/`, `http://127.0.0.1:${Number(port) + 1}`)).toBe(403);
+    } finally {
+      await strict.app.close();
+    }
   });
 });

@@ -15,6 +15,10 @@ import {
   HttpSession,
   HttpSessionUser,
   channelSessionKey,
+  CHANNEL_SESSION_FIELD,
+  ChannelsService,
+  userGroupName,
+  type GroupsChannelLayer,
   type Message,
   type SessionsModuleOptions,
   type UserResolver,
@@ -106,6 +110,12 @@ class UserConsumers {
     this.seen.users.push(message.user);
     this.seen.users.push(message.channelSession!.get('joined'));
   }
+
+  @Consumer('websocket.disconnect', { path: /^\/users\/$/ })
+  @ChannelSessionUser()
+  async disconnect(message: Message): Promise<void> {
+    this.seen.users.push(message.user);
+  }
 }
 
 /** Denies anonymous users: guards run after the sessions are loaded, so they can see message.user. */
@@ -163,7 +173,7 @@ describe('channel sessions', () => {
     expect(Object.keys(all)).toEqual([key]);
     expect(key).toMatch(/^chn[0-9a-f]{29}$/);
     expect(JSON.stringify(all)).not.toContain(client.replyChannel.split('!')[1]);
-    expect(all[key].count).toBe(3);
+    expect(all[key][CHANNEL_SESSION_FIELD]).toEqual({ count: 3 });
   });
 
   it('keeps connections apart', async () => {
@@ -191,7 +201,9 @@ describe('channel sessions', () => {
       'the consumer failed',
     );
     expect(store.sets).toBe(afterConnect + 1);
-    expect((await storedSessions(store))[channelSessionKey(client.replyChannel)].count).toBe(1);
+    expect((await storedSessions(store))[channelSessionKey(client.replyChannel)][CHANNEL_SESSION_FIELD]).toEqual({
+      count: 1,
+    });
   });
 
   it('does not re-create a flushed session', async () => {
@@ -292,6 +304,15 @@ describe('HTTP sessions', () => {
     expect(seen.http.slice(4)).toEqual([null, null]);
   });
 
+  it('never reads a channel session as an HTTP session, even under a validly signed cookie naming its key', async () => {
+    const client = new Client(app);
+    await connect(client, '/both/', { headers: [cookieHeader('sid-alice')] });
+    const key = channelSessionKey(client.replyChannel);
+    expect(Object.keys(await storedSessions(httpStore))).toContain(key); // same store, own field
+    await connect(new Client(app), '/http/', { headers: [cookieHeader(key)] });
+    expect(seen.http.at(-1)).toBeNull();
+  });
+
   it('fails at bootstrap when an HTTP-session decorator has no store or secret', async () => {
     await expect(start({}, [HttpConsumers])).rejects.toThrow(/reads the HTTP session: give ChannelsModule/);
   });
@@ -361,6 +382,50 @@ describe('users', () => {
     const forger = new Client(app);
     await forger.sendAndConsume('websocket.connect', { path: '/users/', query_string: Buffer.from('token=forged') });
     expect(seen.users).toEqual([{ name: 'bob' }, { name: 'bob' }, true, AnonymousUser]);
+  });
+
+  it("puts a user's sockets in the user's group on connect, closes them all on closeUserSockets, and only theirs", async () => {
+    await startWith(passport);
+    const layer = app.get(ChannelLayerRegistry).layer() as GroupsChannelLayer;
+    const [first, second, nobody] = [new Client(app), new Client(app), new Client(app)];
+    for (const client of [first, second]) {
+      await client.sendAndConsume('websocket.connect', { path: '/users/', headers: [cookieHeader('sid-alice')] });
+    }
+    await nobody.sendAndConsume('websocket.connect', { path: '/users/' });
+    const group = userGroupName('u1');
+    expect((await layer.groupChannels(group)).sort()).toEqual([first.replyChannel, second.replyChannel].sort());
+    // The channel session keeps the serialized user only, under its own key.
+    const session = await app.get(ConsumerSessions).channelSessionFor(first.replyChannel);
+    expect(session.toJSON()).toEqual({ _auth_user: 'u1', joined: true });
+
+    await app.get(ChannelsService).closeUserSockets('u1');
+    expect(await first.receive()).toEqual({ close: 4003 });
+    expect(await second.receive()).toEqual({ close: 4003 });
+    expect(await nobody.receive()).toBeNull();
+    await app.get(ChannelsService).closeUserSockets('u1', { code: 4000 });
+    expect(await first.receive()).toEqual({ close: 4000 });
+    await second.receive();
+
+    // Disconnect takes the socket out (the user comes from the channel session).
+    await first.sendAndConsume('websocket.disconnect', { path: '/users/', code: 4003 });
+    expect(seen.users.at(-1)).toEqual({ name: 'alice' });
+    expect(await layer.groupChannels(group)).toEqual([second.replyChannel]);
+    await expect(app.get(ChannelsService).closeUserSockets('u1', { code: 1006 })).rejects.toThrow(
+      /close code must be 1000 or 3000–4999/,
+    );
+    await expect(app.get(ChannelsService).closeUserSockets(undefined)).rejects.toThrow(/needs the serialized user/);
+  });
+
+  it('joins no user group with sessions.userGroups false', async () => {
+    httpStore = new MemoryStore();
+    await putSession(httpStore, 'sid-alice', { passport: { user: 'u1' } });
+    app = await start({ store: httpStore, secret: SECRET, userGroups: false }, [UserConsumers]);
+    await new Client(app).sendAndConsume('websocket.connect', {
+      path: '/users/',
+      headers: [cookieHeader('sid-alice')],
+    });
+    const layer = app.get(ChannelLayerRegistry).layer() as GroupsChannelLayer;
+    expect(await layer.groupChannels(userGroupName('u1'))).toEqual([]);
   });
 
   it('loads the user before guards run: a guard can refuse anonymous connections', async () => {
