@@ -7,7 +7,7 @@ import { loadModule } from './load-module';
 
 const USAGE = `Usage:
   nestjs-channels runserver <module>[#Export] [-b host] [-p port] [--noworker] [--http-timeout s]
-                            [--ws-protocol p]... [--proxy-headers]
+                            [--ws-protocol p]... [--proxy-headers] [--root-path /prefix]
   nestjs-channels runworker <module>[#Export] [--only-channels glob]... [--exclude-channels glob]...
                             [--layer alias] [--controllers] [-v]
 
@@ -26,6 +26,7 @@ async function main(argv: string[]): Promise<void> {
         'http-timeout': { type: 'string' },
         'ws-protocol': { type: 'string', multiple: true },
         'proxy-headers': { type: 'boolean', default: false },
+        'root-path': { type: 'string' },
       },
     });
     if (positionals.length !== 1) throw new UsageError('runserver takes one module');
@@ -40,6 +41,7 @@ async function main(argv: string[]): Promise<void> {
       httpTimeout,
       wsProtocols: values['ws-protocol'],
       proxyHeaders: values['proxy-headers'],
+      rootPath: values['root-path'],
     });
     process.stdout.write(`nestjs-channels: serving on ${await app.getUrl()}\n`);
     return;

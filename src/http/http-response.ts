@@ -45,9 +45,18 @@ export function encodeHttpResponse(response: ChannelsHttpResponse): ChannelMessa
   return messages;
 }
 
+/** A part of a streamed body cut into layer-sized chunks; an empty part is one empty chunk, as Channels did. */
+function* chunksOf(part: Buffer): Generator<Buffer> {
+  if (part.length === 0) yield part;
+  for (let offset = 0; offset < part.length; offset += BODY_CHUNK) yield part.subarray(offset, offset + BODY_CHUNK);
+}
+
 /**
  * Sends a response to an `http.request` message's reply channel. A stream body is sent part by
- * part as it is read (at once, not held until the consumer ends), so the client sees it as it comes.
+ * part as it is read (at once, not held until the consumer ends), so the client sees it as it
+ * comes, framed as Channels framed it: the status and headers travel with the first part, every
+ * part goes with `more_content: true`, and a last `{ more_content: false }` ends it (N parts, N + 1
+ * messages; an empty stream is one message, the status and headers).
  */
 export async function sendHttpResponse(message: Message, response: ChannelsHttpResponse): Promise<void> {
   const reply = message.replyChannel;
@@ -58,16 +67,13 @@ export async function sendHttpResponse(message: Message, response: ChannelsHttpR
     }
     return;
   }
-  const [head] = encodeHttpResponse({ status: response.status, headers: response.headers });
-  await reply.send({ ...head, more_content: true }, { immediately: true });
-  for await (const chunk of response.body) {
-    const content = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk);
-    for (let offset = 0; offset < content.length; offset += BODY_CHUNK) {
-      await reply.send(
-        { content: content.subarray(offset, offset + BODY_CHUNK), more_content: true },
-        { immediately: true },
-      );
+  const [{ status, headers }] = encodeHttpResponse({ status: response.status, headers: response.headers });
+  let head: ChannelMessage | undefined = { status, headers };
+  for await (const part of response.body) {
+    for (const content of chunksOf(typeof part === 'string' ? Buffer.from(part, 'utf8') : Buffer.from(part))) {
+      await reply.send({ ...head, content, more_content: true }, { immediately: true });
+      head = undefined;
     }
   }
-  await reply.send({ content: Buffer.alloc(0), more_content: false }, { immediately: true });
+  await reply.send({ ...head, more_content: false }, { immediately: true });
 }

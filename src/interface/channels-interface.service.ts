@@ -7,6 +7,7 @@ import { ChannelLayerRegistry } from '../registry/channel-layer-registry';
 import { FairSender } from './common/fair-sender';
 import { InterfaceStatistics } from './common/interface-statistics';
 import { ReplyDispatcher } from './common/reply-dispatcher';
+import { serveConnectRequests } from './http/connect-requests';
 import { HttpInterface } from './http/http-interface';
 import { CHANNELS_INTERFACE_OPTIONS, INTERFACE_ROLE } from './interface.constants';
 import { resolveHttpInterfaceOptions, type ResolvedHttpInterfaceOptions } from './http/http-options';
@@ -141,6 +142,7 @@ export class ChannelsInterfaceService implements FallbackRouteSource, OnApplicat
       const dispatcher = this.dispatcher(http.layer);
       this.httpInterface = new HttpInterface(layer, router, dispatcher, http, this.sender(http.layer), this.counters);
       limitRequestTimes(server, http);
+      serveConnectRequests(server, this.httpInterface);
       if (this.adapterHost.httpAdapter.getType() === 'fastify') this.hookIntoFastify(this.httpInterface);
     }
   }

@@ -87,7 +87,9 @@ export class ChannelsModule extends ConfigurableModuleClass implements NestModul
   configure(consumer: MiddlewareConsumer): void {
     consumer
       .apply(WebsocketBridgeRouteMiddleware, HttpChannelsMiddleware)
-      .forRoutes({ path: '*path', method: RequestMethod.ALL });
+      // `{*path}`, not `*path`: in Nest 11's path matching `*path` needs a character after `/`, so
+      // `GET /` would never reach an `http.request` consumer.
+      .forRoutes({ path: '{*path}', method: RequestMethod.ALL });
   }
 
   static forRoot(options: ChannelsModuleRootOptions = {}): DynamicModule {

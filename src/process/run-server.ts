@@ -14,8 +14,10 @@ export interface RunServerOptions {
   httpTimeout?: number;
   /** WebSocket subprotocols the server speaks. */
   wsProtocols?: readonly string[];
-  /** Trust X-Forwarded-For / -Port / -Proto. */
+  /** Trust X-Forwarded-For / -Port / -Proto and Daphne-Root-Path. */
   proxyHeaders?: boolean;
+  /** Where the app is mounted behind a proxy (`/app`): `root_path` of every request and connect. */
+  rootPath?: string;
   /** Nest application options (logger, cors…). */
   nest?: NestApplicationOptions;
 }
@@ -30,8 +32,12 @@ export async function runServer(module: Type<unknown>, options: RunServerOptions
     Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
   const role: ProcessRole = {
     interface: {
-      websocket: defined({ subprotocols: options.wsProtocols, proxyHeaders: options.proxyHeaders }),
-      http: defined({ timeout: options.httpTimeout, proxyHeaders: options.proxyHeaders }),
+      websocket: defined({
+        subprotocols: options.wsProtocols,
+        proxyHeaders: options.proxyHeaders,
+        rootPath: options.rootPath,
+      }),
+      http: defined({ timeout: options.httpTimeout, proxyHeaders: options.proxyHeaders, rootPath: options.rootPath }),
     },
     worker: options.noWorker ? { enabled: false } : undefined,
   };

@@ -1,12 +1,15 @@
 import type { IncomingMessage } from 'node:http';
 
-/** Request headers as ASGI wants them: `[name, value]` bytes, names lowercased, names with `_` dropped. */
-export function asgiHeaders(request: IncomingMessage): Buffer[][] {
+/**
+ * Request headers as ASGI wants them: `[name, value]` bytes, names lowercased, names with `_`
+ * dropped, and `omit` (a proxy header the interface consumed) left out.
+ */
+export function asgiHeaders(request: IncomingMessage, omit?: string): Buffer[][] {
   const headers: Buffer[][] = [];
   const raw = request.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
-    if (name.includes('_')) continue; // they could spoof dash-named headers behind a proxy
+    if (name.includes('_') || name === omit) continue; // `_`: they could spoof dash-named headers behind a proxy
     headers.push([Buffer.from(name, 'latin1'), Buffer.from(raw[i + 1], 'latin1')]);
   }
   return headers;

@@ -122,7 +122,14 @@ export class HttpExchange {
     if (reader && !reader.ended) this.bodyChannel = await this.context.layer.newChannel(HTTP_BODY_CHANNEL_PATTERN);
     if (this.finished) return;
     this.replyChannel = this.context.dispatcher.open((reply) => this.onReply(reply));
-    const message = httpRequestMessage(this.request, this.replyChannel, first, this.bodyChannel, settings.proxyHeaders);
+    const message = httpRequestMessage(
+      this.request,
+      this.replyChannel,
+      first,
+      this.bodyChannel,
+      settings.proxyHeaders,
+      settings.rootPath,
+    );
     const failure = await new Promise<FairSendFailure | undefined>((settled) =>
       this.queue.push('http.request', message, 0, settled),
     );

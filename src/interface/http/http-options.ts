@@ -1,3 +1,5 @@
+import { checkRootPath } from '../common/root-path';
+
 /** Options of HTTP over channels (`interface.http` of ChannelsModule). Times are in seconds. */
 export interface HttpInterfaceOptions {
   /** Alias of the layer requests go over. Default `default`. */
@@ -44,8 +46,14 @@ export interface HttpInterfaceOptions {
    * `requestTimeout`, 300 there); `false` leaves the server's own. Default 60.
    */
   requestTimeout?: number | false;
-  /** Client address from X-Forwarded-For / -Port, scheme from X-Forwarded-Proto. Default false. */
+  /**
+   * Client address from X-Forwarded-For / -Port, scheme from X-Forwarded-Proto, and `root_path`
+   * from Daphne-Root-Path (taken out of the headers). Trust them only behind a proxy that sets
+   * them. Default false.
+   */
   proxyHeaders?: boolean;
+  /** Where the app is mounted behind a proxy (`/app`): the `root_path` of every request. Default ''. */
+  rootPath?: string;
 }
 
 /** The options checked and completed; times in milliseconds. */
@@ -64,6 +72,7 @@ export interface ResolvedHttpInterfaceOptions {
   headersTimeoutMs: number | undefined;
   requestTimeoutMs: number | undefined;
   proxyHeaders: boolean;
+  rootPath: string;
 }
 
 const MIB = 1024 * 1024;
@@ -104,5 +113,6 @@ export function resolveHttpInterfaceOptions(options: HttpInterfaceOptions): Reso
     headersTimeoutMs: serverSeconds(options.headersTimeout, 10, 'headersTimeout'),
     requestTimeoutMs: serverSeconds(options.requestTimeout, 60, 'requestTimeout'),
     proxyHeaders: options.proxyHeaders ?? false,
+    rootPath: checkRootPath(options.rootPath, 'interface.http.rootPath'),
   };
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { ChannelMessage } from '../../layers/channel-message';
 import { asgiHeaders, splitTarget } from '../common/request-fields';
+import { ROOT_PATH_HEADER, rootPathOf } from '../common/root-path';
 
 function address(host: string | undefined, port: number | undefined): [string, number] | null {
   return host ? [host, port ?? 0] : null;
@@ -13,6 +14,7 @@ export function httpRequestMessage(
   body: Buffer,
   bodyChannel: string | undefined,
   proxyHeaders: boolean,
+  rootPath: string,
 ): ChannelMessage {
   const { path, query } = splitTarget(request.url ?? '/');
   const encrypted = (request.socket as { encrypted?: boolean }).encrypted === true;
@@ -29,8 +31,8 @@ export function httpRequestMessage(
     scheme: encrypted || forwardedProto === 'https' ? 'https' : 'http',
     path,
     query_string: query,
-    root_path: '',
-    headers: asgiHeaders(request),
+    root_path: rootPathOf(request, rootPath, proxyHeaders),
+    headers: asgiHeaders(request, proxyHeaders ? ROOT_PATH_HEADER : undefined),
     body,
     client: forwardedFor
       ? [forwardedFor, Number(request.headers['x-forwarded-port'] ?? 0) || 0]

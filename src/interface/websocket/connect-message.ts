@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { ChannelMessage } from '../../layers/channel-message';
 import { asgiHeaders, splitTarget } from '../common/request-fields';
+import { ROOT_PATH_HEADER, rootPathOf } from '../common/root-path';
 
 /** `[host, port]` of the client, from the socket or (with proxy headers) X-Forwarded-For/-Port. */
 function clientAddress(request: IncomingMessage, proxyHeaders: boolean): [string, number] | null {
@@ -21,6 +22,7 @@ export function websocketConnectMessage(
   request: IncomingMessage,
   replyChannel: string,
   proxyHeaders: boolean,
+  rootPath: string,
 ): ChannelMessage {
   const { path, query } = splitTarget(request.url ?? '/');
   const { localAddress, localPort } = request.socket;
@@ -31,9 +33,11 @@ export function websocketConnectMessage(
     reply_channel: replyChannel,
     path,
     query_string: query,
-    root_path: Buffer.alloc(0),
+    // Text, as in http.request and as Daphne sent it, not the bytes the spec's table says (see the
+    // README's Decisions).
+    root_path: rootPathOf(request, rootPath, proxyHeaders),
     scheme: secure ? 'wss' : 'ws',
-    headers: asgiHeaders(request),
+    headers: asgiHeaders(request, proxyHeaders ? ROOT_PATH_HEADER : undefined),
     client: clientAddress(request, proxyHeaders),
     server: localAddress ? [localAddress, localPort ?? 0] : null,
     order: 0,

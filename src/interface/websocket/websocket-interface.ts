@@ -166,7 +166,7 @@ export class WebsocketInterface {
     this.dispatcher.attach(replyChannel, connection);
     this.connections.add(connection);
     void connection.connect(
-      websocketConnectMessage(request, replyChannel, this.options.proxyHeaders),
+      websocketConnectMessage(request, replyChannel, this.options.proxyHeaders, this.options.rootPath),
       this.options.connectTimeoutMs,
     );
   }

@@ -1,4 +1,5 @@
 import { validateMessage } from '../../layers/channel-message';
+import { checkRootPath } from '../common/root-path';
 
 /** Options of the WebSocket interface server. Times are in seconds. */
 export interface WebsocketInterfaceOptions {
@@ -45,8 +46,13 @@ export interface WebsocketInterfaceOptions {
   backpressureTimeout?: number;
   /** Subprotocols the server speaks; the first one the client offers is chosen. */
   subprotocols?: readonly string[];
-  /** Take the client address from X-Forwarded-For / X-Forwarded-Port. Default false. */
+  /**
+   * Take the client address from X-Forwarded-For / X-Forwarded-Port, the scheme from
+   * X-Forwarded-Proto and `root_path` from Daphne-Root-Path (taken out of the headers). Default false.
+   */
   proxyHeaders?: boolean;
+  /** Where the app is mounted behind a proxy (`/app`): the `root_path` of every connect. Default ''. */
+  rootPath?: string;
 }
 
 export interface ResolvedWebsocketInterfaceOptions {
@@ -67,6 +73,7 @@ export interface ResolvedWebsocketInterfaceOptions {
   backpressureTimeoutMs: number;
   subprotocols: readonly string[];
   proxyHeaders: boolean;
+  rootPath: string;
 }
 
 /** Frame bytes a message of `reply_channel` and `path` can carry within the layer's `maxMessageSize`. */
@@ -135,5 +142,6 @@ export function resolveWebsocketInterfaceOptions(
     backpressureTimeoutMs: seconds(options.backpressureTimeout, 10, 'backpressureTimeout'),
     subprotocols: options.subprotocols ?? [],
     proxyHeaders: options.proxyHeaders ?? false,
+    rootPath: checkRootPath(options.rootPath, 'interface.websocket.rootPath'),
   };
 }
