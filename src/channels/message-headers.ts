@@ -8,28 +8,34 @@ const text = (value: unknown): string | undefined => {
 };
 
 /**
- * Every value of a request header in an `http.request` or `websocket.connect` message: ASGI's
- * list of `[name, value]` byte pairs, or a plain `{ name: value }` object; names match any case.
+ * The headers of an `http.request` or `websocket.connect` message as `[name, value]` text pairs
+ * (latin1), in order: from ASGI's list of byte pairs, or from a plain `{ name: value }` object
+ * (as Channels' test clients wrote them).
  */
-export function headerValues(content: ChannelMessage, name: string): string[] {
-  const wanted = name.toLowerCase();
+export function headerPairs(content: ChannelMessage): Array<[string, string]> {
   const headers = content.headers;
-  const values: string[] = [];
+  const pairs: Array<[string, string]> = [];
   if (Array.isArray(headers)) {
     for (const pair of headers) {
       if (!Array.isArray(pair) || pair.length < 2) continue;
-      if (text(pair[0])?.toLowerCase() === wanted) {
-        const value = text(pair[1]);
-        if (value !== undefined) values.push(value);
-      }
+      const [name, value] = [text(pair[0]), text(pair[1])];
+      if (name !== undefined && value !== undefined) pairs.push([name, value]);
     }
   } else if (typeof headers === 'object' && headers !== null && !(headers instanceof Uint8Array)) {
-    for (const [key, raw] of Object.entries(headers)) {
-      const value = key.toLowerCase() === wanted ? text(raw) : undefined;
-      if (value !== undefined) values.push(value);
+    for (const [name, raw] of Object.entries(headers)) {
+      const value = text(raw);
+      if (value !== undefined) pairs.push([name, value]);
     }
   }
-  return values;
+  return pairs;
+}
+
+/** Every value of a request header of a message (either header form); names match any case. */
+export function headerValues(content: ChannelMessage, name: string): string[] {
+  const wanted = name.toLowerCase();
+  return headerPairs(content)
+    .filter(([key]) => key.toLowerCase() === wanted)
+    .map(([, value]) => value);
 }
 
 /** The first value of a query-string parameter of the message, or undefined. */

@@ -133,7 +133,8 @@ export class ConsumerInvokerFactory {
     const decorated = sessionFlagsOf(consumer);
     const byChannel = new Map<string, ConsumerInvoker>();
     for (const channel of consumer.channelNames()) {
-      const flags = { ...decorated, ...consumer.sessionFlags?.(channel) };
+      // A decorator on the class and a static flag both ask: either turns a session on.
+      const flags = mergeSessionFlags(decorated, consumer.sessionFlags?.(channel));
       byChannel.set(channel, this.sessions.wrap(flags, handler, `${consumer.name} (${channel})`));
     }
     return denyOnConnect(async (message, kwargs) => {
@@ -185,4 +186,15 @@ export class ConsumerInvokerFactory {
       CHANNELS_CONTEXT,
     );
   }
+}
+
+/** Session flags asked for by decorators or by a class's static flags: each on when either asks. */
+function mergeSessionFlags(
+  decorated: ConsumerSessionFlags,
+  statics: ConsumerSessionFlags | undefined,
+): ConsumerSessionFlags {
+  const merged: ConsumerSessionFlags = { ...decorated };
+  for (const [key, value] of Object.entries(statics ?? {}) as Array<[keyof ConsumerSessionFlags, boolean | undefined]>)
+    merged[key] = Boolean(merged[key]) || Boolean(value);
+  return merged;
 }

@@ -1,6 +1,7 @@
 import type { Message } from '../channels/message';
 import { HTTP_BODY_CHANNEL_PATTERN, isHttpBodyChannel } from './body-channel';
 import { RequestAborted, RequestTimeout } from './request-exceptions';
+import { headerPairs } from '../channels/message-headers';
 
 /** An `http.request` message as a request-like object. */
 export interface ChannelsHttpRequest {
@@ -74,9 +75,8 @@ export async function readHttpRequest(message: Message, timeoutSeconds = 30): Pr
     }
   }
   const headers: Record<string, string> = {};
-  for (const [name, value] of (content.headers ?? []) as Uint8Array[][]) {
-    const key = Buffer.from(name).toString('latin1');
-    const text = Buffer.from(value).toString('latin1');
+  for (const [name, text] of headerPairs(content)) {
+    const key = name.toLowerCase();
     headers[key] = headers[key] === undefined ? text : `${headers[key]}, ${text}`;
   }
   const body = Buffer.concat(chunks);

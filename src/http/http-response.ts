@@ -29,7 +29,8 @@ export function encodeHttpResponse(response: ChannelsHttpResponse): ChannelMessa
   const pairs: Buffer[][] = [];
   for (const [name, value] of Object.entries(headers)) {
     for (const one of typeof value === 'string' ? [value] : value) {
-      pairs.push([Buffer.from(name.toLowerCase(), 'latin1'), Buffer.from(one, 'latin1')]);
+      // The name as given, as Channels' encode_response kept it (HTTP names are case-insensitive).
+      pairs.push([Buffer.from(name, 'latin1'), Buffer.from(one, 'latin1')]);
     }
   }
   const messages: ChannelMessage[] = [];

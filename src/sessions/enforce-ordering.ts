@@ -24,12 +24,14 @@ function orderOf(message: Message): number {
 }
 
 /**
- * The first order to expect when nothing is stored yet. The interface only sends frames after the
- * connect consumer accepted, so a frame's connection has had its connect: an unordered connect
- * consumer does not stall the connection (it did in Channels).
+ * The first order to expect when nothing is stored yet: 0, as in Channels, except for a frame of
+ * order 1 or later. The interface only sends frames after the connect consumer accepted, so a
+ * frame's connection has had its connect (order 0): an unordered connect consumer does not stall
+ * the connection (it did in Channels). A frame of order 0 (a connection with no connect message,
+ * as Channels' own tests send) is the first.
  */
-function firstOrder(message: Message): number {
-  return message.channel.name === 'websocket.connect' ? 0 : 1;
+function firstOrder(message: Message, order: number): number {
+  return message.channel.name === 'websocket.connect' || order === 0 ? 0 : 1;
 }
 
 /**
@@ -60,7 +62,7 @@ export async function runInOrder(
   const replyChannel = message.replyChannel;
   if (!replyChannel) throw new TypeError(`@EnforceOrdering() needs a reply_channel on ${message.channel.name}`);
   const order = orderOf(message);
-  const next = session.get<number>(NEXT_ORDER_KEY) ?? firstOrder(message);
+  const next = session.get<number>(NEXT_ORDER_KEY) ?? firstOrder(message, order);
   const waitChannel = waitChannelOf(replyChannel.name);
   if (order < next) {
     logger.warn(`Dropped a message of order ${order} on ${message.channel.name}: order ${next} is next (a duplicate?)`);
@@ -78,7 +80,7 @@ export async function runInOrder(
     }
     // Its turn may have come while it was being parked: then nobody else will send it back.
     await session.load();
-    if ((session.get<number>(NEXT_ORDER_KEY) ?? firstOrder(message)) === order)
+    if ((session.get<number>(NEXT_ORDER_KEY) ?? firstOrder(message, order)) === order)
       await requeueParked(message, waitChannel);
     return;
   }

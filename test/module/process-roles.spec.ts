@@ -32,7 +32,7 @@ describe('process roles (runServer / runWorker)', () => {
 
   it('belong to the app they start: an app created at the same time keeps its own settings', async () => {
     const [{ app: worker }, plain] = await Promise.all([
-      runWorker(RoleAppModule, { onlyChannels: ['role.a'], nest: quiet }),
+      runWorker(RoleAppModule, { onlyChannels: ['role.a'], nest: quiet, allowInMemoryLayer: true }),
       NestFactory.createApplicationContext(RoleAppModule, quiet).then((app) => app.init()),
     ]);
     apps.push(worker, plain);

@@ -303,11 +303,16 @@ export class HttpExchange {
         throw new TypeError('an HTTP response needs a status');
       // Values grouped by name: given flat pairs, Node keeps only the last of a repeated name once the
       // framework has set a header of its own (two Set-Cookie lines would arrive as one).
-      const headers: Record<string, string[]> = {};
+      // Grouped case-insensitively (`Set-Cookie` and `set-cookie` are one header), written with the
+      // first spelling the app used.
+      const headers = new Map<string, [string, string[]]>();
       for (const [name, value] of (reply.headers ?? []) as Uint8Array[][]) {
-        (headers[Buffer.from(name).toString('latin1')] ??= []).push(Buffer.from(value).toString('latin1'));
+        const text = Buffer.from(name).toString('latin1');
+        const entry = headers.get(text.toLowerCase()) ?? [text, []];
+        entry[1].push(Buffer.from(value).toString('latin1'));
+        headers.set(text.toLowerCase(), entry);
       }
-      this.response.writeHead(status, headers);
+      this.response.writeHead(status, Object.fromEntries(headers.values()));
       this.started = true;
       // The app has the request: its first body piece is no longer ours to count.
       this.giveBack(this.firstBytes);
