@@ -147,7 +147,10 @@ describe.each(['express', 'fastify'] as const)('root_path on %s', (adapter) => {
   let port: number;
   beforeAll(async () => {
     ({ app, port } = await start(adapter, {
-      interface: { http: { rootPath: '/app', proxyHeaders: true }, websocket: { rootPath: '/app', proxyHeaders: true } },
+      interface: {
+        http: { rootPath: '/app', proxyHeaders: true },
+        websocket: { rootPath: '/app', proxyHeaders: true },
+      },
     }));
   });
   afterAll(() => app.close());

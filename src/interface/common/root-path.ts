@@ -7,7 +7,9 @@ export const ROOT_PATH_HEADER = 'daphne-root-path';
 export function checkRootPath(value: string | undefined, option: string): string {
   const path = value ?? '';
   if (typeof path !== 'string' || (path !== '' && (!path.startsWith('/') || path.endsWith('/')))) {
-    throw new TypeError(`${option} must be '' or a path like '/app' (a leading /, no trailing /), got ${String(value)}`);
+    throw new TypeError(
+      `${option} must be '' or a path like '/app' (a leading /, no trailing /), got ${String(value)}`,
+    );
   }
   return path;
 }
