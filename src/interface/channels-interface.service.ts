@@ -142,7 +142,7 @@ export class ChannelsInterfaceService implements FallbackRouteSource, OnApplicat
       const dispatcher = this.dispatcher(http.layer);
       this.httpInterface = new HttpInterface(layer, router, dispatcher, http, this.sender(http.layer), this.counters);
       limitRequestTimes(server, http);
-      serveConnectRequests(server, this.httpInterface);
+      serveConnectRequests(server, this.httpInterface, http);
       if (this.adapterHost.httpAdapter.getType() === 'fastify') this.hookIntoFastify(this.httpInterface);
     }
   }

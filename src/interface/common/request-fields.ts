@@ -27,3 +27,22 @@ export function splitTarget(url: string): { path: string; rawPath: string; query
   }
   return { path, rawPath, query: Buffer.from(question === -1 ? '' : url.slice(question + 1), 'latin1') };
 }
+
+/**
+ * Request headers with each name once, as Daphne gave `websocket.connect` (its WebSocket library
+ * re-read the handshake): names lowercased, repeated values joined with `,` in order (`; ` for
+ * `cookie`, whose values `,` would corrupt).
+ */
+export function mergedAsgiHeaders(request: IncomingMessage, omit?: string): Buffer[][] {
+  const merged = new Map<string, string[]>();
+  for (const [name, value] of asgiHeaders(request, omit)) {
+    const key = name.toString('latin1');
+    const values = merged.get(key) ?? [];
+    values.push(value.toString('latin1'));
+    merged.set(key, values);
+  }
+  return [...merged].map(([name, values]) => [
+    Buffer.from(name, 'latin1'),
+    Buffer.from(values.join(name === 'cookie' ? '; ' : ','), 'latin1'),
+  ]);
+}

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { ChannelMessage } from '../../layers/channel-message';
-import { asgiHeaders, splitTarget } from '../common/request-fields';
+import { mergedAsgiHeaders, splitTarget } from '../common/request-fields';
 import { ROOT_PATH_HEADER, rootPathOf } from '../common/root-path';
 
 /** `[host, port]` of the client, from the socket or (with proxy headers) X-Forwarded-For/-Port. */
@@ -37,7 +37,7 @@ export function websocketConnectMessage(
     // README's Decisions).
     root_path: rootPathOf(request, rootPath, proxyHeaders),
     scheme: secure ? 'wss' : 'ws',
-    headers: asgiHeaders(request, proxyHeaders ? ROOT_PATH_HEADER : undefined),
+    headers: mergedAsgiHeaders(request, proxyHeaders ? ROOT_PATH_HEADER : undefined),
     client: clientAddress(request, proxyHeaders),
     server: localAddress ? [localAddress, localPort ?? 0] : null,
     order: 0,
