@@ -14,10 +14,11 @@ export function chatPage(): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>Chat</title><style>${STYLE}</style></head>
 <body><h1>Chat over nestjs-channels</h1>
 <p>Or <a href="/private/">log in</a> for the private chat, or try <a href="/multi/">two streams on one socket</a>.</p>
-<form id="join"><input id="room" placeholder="room" value="lobby" pattern="[A-Za-z0-9_-]{1,50}" required>
-<input id="username" placeholder="your name" required><button id="enter">Enter</button></form>
+<form id="join"><label for="room">Room</label>
+<input id="room" placeholder="letters, digits, - and _" value="lobby" pattern="[A-Za-z0-9_\\-]{1,50}" title="1 to 50 letters, digits, - and _" required>
+<label for="username">Name</label><input id="username" placeholder="your name" maxlength="50" required><button id="enter">Enter</button></form>
 <p>Status: <span id="status">not connected</span></p>
-<form id="say"><input id="text" placeholder="say something" autocomplete="off"><button id="send">Send</button></form>
+<form id="say"><label for="text">Message</label><input id="text" placeholder="say something" autocomplete="off"><button id="send">Send</button></form>
 <div id="log"></div>
 <script src="/channels/websocketbridge.js"></script>
 <script>
@@ -33,9 +34,14 @@ $('join').onsubmit = async (event) => {
   $('log').textContent = '';
   const current = (bridge = new channels.WebSocketBridge());
   $('status').textContent = 'connecting to ' + room + '…';
-  for (const line of await (await fetch('/rooms/' + encodeURIComponent(room) + '/messages')).json()) {
-    show(line.username + ': ' + line.text);
+  const history = await fetch('/rooms/' + encodeURIComponent(room) + '/messages');
+  if (!history.ok) {
+    // The server refused the room (say, a name the field's pattern let through): say so, do not hang.
+    $('status').textContent = 'not connected: ' + ((await history.json()).message || 'room refused');
+    if (bridge === current) bridge = undefined;
+    return;
   }
+  for (const line of await history.json()) show(line.username + ': ' + line.text);
   if (bridge !== current) return; // joined another room meanwhile
   current.connect('/chat/' + encodeURIComponent(room) + '/?username=' + encodeURIComponent(name));
   current.listen((data) => {

@@ -1,4 +1,4 @@
-import type { Message } from '../src';
+import { queryParams, type Message } from '../src';
 import { MAX_USERNAME } from './chat-json.consumer';
 
 /** Where a guest chat keeps the connection's username in its channel session. */
@@ -9,7 +9,6 @@ export const USERNAME_KEY = 'username';
  * none. Read once, on connect, and kept in the channel session: frames never name their sender.
  */
 export function handshakeUsername(message: Message): string | null {
-  const raw = Buffer.from((message.content.query_string as Uint8Array | undefined) ?? []).toString('latin1');
-  const name = new URLSearchParams(raw).get('username')?.trim().slice(0, MAX_USERNAME);
+  const name = queryParams(message).get('username')?.trim().slice(0, MAX_USERNAME);
   return name ? name : null;
 }

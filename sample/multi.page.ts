@@ -21,8 +21,8 @@ export function multiPage(): string {
 <p>Status: <span id="status">connecting…</span></p>
 <div class="counter">Counter: <span id="counter">?</span>
 <button id="subtract" type="button">−1</button><button id="add" type="button">+1</button></div>
-<form id="say"><input id="username" placeholder="your name" maxlength="50">
-<input id="text" placeholder="say something" autocomplete="off"><button id="send">Send</button></form>
+<form id="say"><label for="username">Name</label><input id="username" placeholder="your name" maxlength="50">
+<label for="text">Message</label><input id="text" placeholder="say something" autocomplete="off"><button id="send">Send</button></form>
 <div id="log"></div>
 <script src="/channels/websocketbridge.js"></script>
 <script>

@@ -9,8 +9,8 @@ const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (char) => 
 /** The login form: a plain POST of username and password to /login (form-urlencoded). */
 function loginForm(): string {
   return `<form id="login" method="post" action="/login">
-<input id="username" name="username" placeholder="username" autocomplete="username" required>
-<input id="password" name="password" type="password" placeholder="password" autocomplete="current-password" required>
+<label for="username">Username</label><input id="username" name="username" autocomplete="username" required>
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
 <button id="login-button">Log in</button></form>
 <p>Demo users: <code>alice</code> / <code>wonderland</code>, <code>bob</code> / <code>builder</code>.</p>`;
 }
@@ -38,10 +38,11 @@ export function privatePage(): string {
 <section id="member" hidden>
 <div class="bar"><span>Logged in as <b id="me"></b>.</span>
 <form id="logout" method="post" action="/logout"><button id="logout-button">Log out</button></form></div>
-<form id="join"><input id="room" placeholder="room" value="lobby" pattern="[A-Za-z0-9_-]{1,50}" required>
+<form id="join"><label for="room">Room</label>
+<input id="room" placeholder="letters, digits, - and _" value="lobby" pattern="[A-Za-z0-9_\\-]{1,50}" title="1 to 50 letters, digits, - and _" required>
 <button id="enter">Enter</button></form>
 <p>Status: <span id="status">not connected</span></p>
-<form id="say"><input id="text" placeholder="say something" autocomplete="off"><button id="send">Send</button></form>
+<form id="say"><label for="text">Message</label><input id="text" placeholder="say something" autocomplete="off"><button id="send">Send</button></form>
 <div id="log"></div>
 </section>
 <p><a href="/">Public chat</a></p>

@@ -1,5 +1,6 @@
 export * from './layers';
 export { Message } from './channels/message';
+export { headerValues, queryParams } from './channels/message-headers';
 export { Channel, type SendOptions } from './channels/channel';
 export { Group } from './channels/group';
 export { NoChannelLayer } from './channels/layer-resolver';
@@ -32,6 +33,8 @@ export { ChannelsInterfaceService } from './interface/channels-interface.service
 export type { InterfaceStatistics } from './interface/common/interface-statistics';
 export { WebsocketInterface } from './interface/websocket/websocket-interface';
 export { runServer, type RunServerOptions } from './process/run-server';
+export type { AppFactory } from './process/app-factory';
+export { ChannelsModuleMissing } from './process/channels-module-missing';
 export type { HttpInterfaceOptions } from './interface/http/http-options';
 export { readHttpRequest, type ChannelsHttpRequest } from './http/http-request';
 export { RequestAborted, RequestTimeout } from './http/request-exceptions';

@@ -38,8 +38,20 @@ export function headerValues(content: ChannelMessage, name: string): string[] {
     .map(([, value]) => value);
 }
 
+/**
+ * The query string of an `http.request` or `websocket.connect` message (bytes in ASGI) as
+ * `URLSearchParams`: `queryParams(message).get('username')`. Takes a `Message` or its content.
+ */
+export function queryParams(message: ChannelMessage | { readonly content: ChannelMessage }): URLSearchParams {
+  const content = 'content' in message && isContent(message.content) ? message.content : (message as ChannelMessage);
+  return new URLSearchParams(text(content.query_string) ?? '');
+}
+
+function isContent(value: unknown): value is ChannelMessage {
+  return typeof value === 'object' && value !== null && !(value instanceof Uint8Array) && !Array.isArray(value);
+}
+
 /** The first value of a query-string parameter of the message, or undefined. */
 export function queryParameter(content: ChannelMessage, name: string): string | undefined {
-  const query = text(content.query_string) ?? '';
-  return new URLSearchParams(query).get(name) ?? undefined;
+  return queryParams(content).get(name) ?? undefined;
 }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Optional, type Type } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type Type } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { ChannelLayerRegistry } from '../registry/channel-layer-registry';
@@ -10,9 +10,11 @@ import {
 } from '../routing/consumer-ref';
 import { RouteConfigurationError } from '../routing/filters';
 import { Route } from '../routing/route';
+import { resemblesWellKnown } from '../routing/well-known-channels';
 import {
   CONSUMER_CLASS_METADATA,
   CONSUMER_METHOD_METADATA,
+  DECORATED_CONSUMER_CLASSES,
   type ClassConsumerMetadata,
   type MethodConsumerMetadata,
 } from './consumer.decorator';
@@ -26,6 +28,8 @@ import { CHANNELS_FALLBACK_ROUTES, type FallbackRouteSource } from './fallback-r
  */
 @Injectable()
 export class ConsumerExplorer {
+  private readonly logger = new Logger('Consumers');
+
   constructor(
     @Inject(DiscoveryService) private readonly discovery: DiscoveryService,
     @Inject(MetadataScanner) private readonly scanner: MetadataScanner,
@@ -38,6 +42,8 @@ export class ConsumerExplorer {
 
   explore(): void {
     const providers = this.discovery.getProviders();
+    this.refuseControllerConsumers();
+    this.warnAboutUnregistered(providers);
     for (const wrapper of providers) this.addDecoratedRoutes(wrapper);
     const classProviders = new Map<unknown, InstanceWrapper>();
     for (const wrapper of providers)
@@ -49,6 +55,7 @@ export class ConsumerExplorer {
         if (!router.invokerOf(route)) router.bind(route, this.bind(route.consumer, route.describe(), classProviders));
       }
     }
+    this.warnAboutNearMisses();
     // Last of all (so every route of the app wins): routes features add, such as the app's own
     // controllers in `http.mode: 'all'`.
     for (const source of this.fallbackSources) {
@@ -57,6 +64,56 @@ export class ConsumerExplorer {
         const fallback = new Route(channel, consume, {}, origin);
         router.add(fallback);
         router.bind(fallback, this.invokers.forFunction(consume));
+      }
+    }
+  }
+
+  /** `@Consumer` on a controller method never runs: Nest builds controllers for HTTP, not for messages. */
+  private refuseControllerConsumers(): void {
+    for (const wrapper of this.discovery.getControllers()) {
+      const metatype = wrapper.metatype as Type<object> | undefined;
+      if (!metatype?.prototype) continue;
+      for (const methodName of this.scanner.getAllMethodNames(metatype.prototype as object)) {
+        if (!Reflect.getMetadata(CONSUMER_METHOD_METADATA, metatype.prototype as object, methodName)) continue;
+        throw new RouteConfigurationError(
+          `@Consumer on controller method ${metatype.name}.${methodName}: consumers must be providers. ` +
+            `Move the method to an @Injectable() class listed in a module's providers`,
+        );
+      }
+    }
+  }
+
+  /**
+   * A class with `@Consumer` that no module of this app provides: its consumers never run. A
+   * warning, not an error: a process may build several apps from one set of classes.
+   */
+  private warnAboutUnregistered(providers: InstanceWrapper[]): void {
+    const provided = new Set(providers.map((wrapper) => wrapper.metatype));
+    const controllers = new Set(this.discovery.getControllers().map((wrapper) => wrapper.metatype));
+    for (const type of DECORATED_CONSUMER_CLASSES) {
+      if (provided.has(type) || controllers.has(type)) continue;
+      // A subclass listed in providers covers the decorated base class.
+      if ([...provided].some((candidate) => typeof candidate === 'function' && candidate.prototype instanceof type))
+        continue;
+      this.logger.warn(
+        `${type.name} has @Consumer routes but is in no module's providers of this app, so they never run: ` +
+          `add ${type.name} to a module's providers`,
+      );
+    }
+  }
+
+  /** A custom channel one or two letters from an interface channel is most likely a typo; it may be on purpose. */
+  private warnAboutNearMisses(): void {
+    for (const alias of this.registry.aliases) {
+      for (const route of this.registry.router(alias).routes) {
+        for (const channel of route.channels) {
+          const resembles = resemblesWellKnown(channel);
+          if (resembles)
+            this.logger.warn(
+              `${route.describe()} listens on "${channel}", close to "${resembles}": if you meant the interface ` +
+                `channel, fix the name (nothing sends on "${channel}" unless your code does)`,
+            );
+        }
       }
     }
   }

@@ -4,6 +4,12 @@ import type { RouteFilters } from '../routing/filters';
 export const CONSUMER_METHOD_METADATA = 'nestjs-channels:consumer-method';
 export const CONSUMER_CLASS_METADATA = 'nestjs-channels:consumer-class';
 
+/**
+ * Every class that carries `@Consumer` (on itself or a method), as it is decorated: at bootstrap the
+ * explorer names those missing from the app's providers, whose consumers would never run.
+ */
+export const DECORATED_CONSUMER_CLASSES = new Set<abstract new (...args: never[]) => unknown>();
+
 export interface ConsumerOptions {
   /** Alias of the channel layer whose worker runs this consumer. Default `default`. */
   layer?: string;
@@ -48,6 +54,7 @@ export function Consumer(
         layer: classOptions.layer ?? 'default',
       };
       Reflect.defineMetadata(CONSUMER_CLASS_METADATA, metadata, target);
+      DECORATED_CONSUMER_CLASSES.add(target as abstract new (...args: never[]) => unknown);
       Injectable({ scope: Scope.TRANSIENT })(target as new () => object);
       return;
     }
@@ -59,5 +66,6 @@ export function Consumer(
     };
     const existing = (Reflect.getMetadata(CONSUMER_METHOD_METADATA, target, key) ?? []) as MethodConsumerMetadata[];
     Reflect.defineMetadata(CONSUMER_METHOD_METADATA, [...existing, metadata], target, key);
+    DECORATED_CONSUMER_CLASSES.add(target.constructor as abstract new (...args: never[]) => unknown);
   }) as MethodDecorator & ClassDecorator;
 }

@@ -78,6 +78,11 @@ export interface ChannelLayer {
   sendGroup?(group: string, message: ChannelMessage): Promise<void>;
   /** Empties the layer: messages and groups. */
   flush?(): Promise<void>;
+  /**
+   * Resolves once the layer's server answers; rejects with `LayerUnavailable` after `timeoutMs`.
+   * Layers without a server need not have it. Used by `waitForReady` at bootstrap.
+   */
+  waitUntilReady?(timeoutMs: number): Promise<void>;
   globalStatistics?(): Promise<LayerStatistics>;
   channelStatistics?(channel: string): Promise<LayerStatistics>;
   /**

@@ -34,7 +34,9 @@ export type LayerUnavailableReason =
   /** The connection dropped before the server answered: the message may or may not have been delivered. */
   | 'connection_lost'
   /** The layer was closed while the message waited for the server: it was never sent. */
-  | 'closing';
+  | 'closing'
+  /** The server did not answer within the time `waitUntilReady` was given (at startup). */
+  | 'unreachable';
 
 /**
  * Raised by `send`/`sendGroup` (and other calls) when the layer's backend cannot take the message

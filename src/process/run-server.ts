@@ -1,5 +1,9 @@
 import type { INestApplication, NestApplicationOptions, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { ChannelsInterfaceService } from '../interface/channels-interface.service';
+import { INTERFACE_ROLE } from '../interface/interface.constants';
+import { checkFactoryApp, type AppFactory } from './app-factory';
+import { assertChannelsModule, closeAndThrow } from './channels-module-missing';
 import type { ProcessRole } from './process-role';
 import { withProcessRole } from './process-role.module';
 
@@ -18,8 +22,13 @@ export interface RunServerOptions {
   proxyHeaders?: boolean;
   /** Where the app is mounted behind a proxy (`/app`): `root_path` of every request and connect. */
   rootPath?: string;
-  /** Nest application options (logger, cors…). */
+  /** Nest application options (logger, cors…). Not used with `createApp`, which passes its own. */
   nest?: NestApplicationOptions;
+  /**
+   * Builds the app the way the app's `main.ts` does, from the module it is given (the app's module
+   * wrapped in this process's role). Default: `NestFactory.create(module, nest)`.
+   */
+  createApp?: AppFactory;
 }
 
 /**
@@ -41,7 +50,16 @@ export async function runServer(module: Type<unknown>, options: RunServerOptions
     },
     worker: options.noWorker ? { enabled: false } : undefined,
   };
-  const app = await NestFactory.create<INestApplication>(withProcessRole(module, role), options.nest);
+  const root = withProcessRole(module, role);
+  const app = options.createApp
+    ? await options.createApp(root)
+    : await NestFactory.create<INestApplication>(root, options.nest);
+  try {
+    if (options.createApp) checkFactoryApp(app, module, INTERFACE_ROLE);
+    assertChannelsModule(app, module, ChannelsInterfaceService);
+  } catch (error) {
+    return closeAndThrow(app, error);
+  }
   app.enableShutdownHooks();
   await app.listen(options.port ?? 8000, options.host ?? '127.0.0.1');
   return app;

@@ -16,6 +16,12 @@ export interface ChannelLayerConfig {
   options?: InMemoryChannelLayerOptions | RedisChannelLayerOptions | Record<string, unknown>;
   /** Explicit routes, matched before the ones found on `@Consumer` decorators. */
   routing?: readonly RoutingEntry[];
+  /**
+   * Seconds to wait at bootstrap for the layer's server (Redis) to answer; if it does not, the app
+   * fails to start with `LayerUnavailable` instead of starting and answering 503 until it does.
+   * Default: do not wait (the app starts; sends wait in the outage buffer, then fail).
+   */
+  waitForReady?: number;
 }
 
 /** The app's layers by alias: the `layers` option of ChannelsModule. */

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { globalLayerResolver, setGlobalLayerResolver, type LayerResolver } from '../channels/layer-resolver';
 import type { ChannelLayer } from '../layers/channel-layer';
 import { InMemoryChannelLayer } from '../layers/memory/in-memory-channel-layer';
@@ -32,8 +32,10 @@ function createLayer(alias: string, config: ChannelLayerConfig): ChannelLayer {
  * layer and its router. Owns the layers it created and closes them at shutdown.
  */
 @Injectable()
-export class ChannelLayerRegistry implements LayerResolver, OnApplicationShutdown {
+export class ChannelLayerRegistry implements LayerResolver, OnModuleInit, OnApplicationShutdown {
   private readonly entries = new Map<string, ChannelLayerEntry>();
+  /** Alias → seconds to wait for its layer at bootstrap (`waitForReady`). */
+  private readonly waits = new Map<string, number>();
   private readonly owned = new Set<ChannelLayer>();
   private readonly logger = new Logger('ChannelsModule');
 
@@ -43,8 +45,38 @@ export class ChannelLayerRegistry implements LayerResolver, OnApplicationShutdow
       // Layers it creates are its to close; instances given in the options belong to the caller.
       if (typeof config.backend !== 'object') this.owned.add(layer);
       this.entries.set(alias, { alias, layer, router: new Router(config.routing ?? []) });
+      if (config.waitForReady !== undefined) {
+        if (!(config.waitForReady > 0))
+          throw new TypeError(`Channel layer "${alias}": waitForReady must be seconds > 0, got ${config.waitForReady}`);
+        this.waits.set(alias, config.waitForReady);
+      }
     }
     setGlobalLayerResolver(this);
+  }
+
+  /** Fail fast: a layer with `waitForReady` must answer before the app starts. */
+  async onModuleInit(): Promise<void> {
+    try {
+      await this.waitForLayers();
+    } catch (error) {
+      // The app will not start, so it will not shut down either: close what would keep reconnecting.
+      await this.onApplicationShutdown();
+      throw error;
+    }
+  }
+
+  private async waitForLayers(): Promise<void> {
+    await Promise.all(
+      [...this.waits].map(async ([alias, seconds]) => {
+        const layer = this.layer(alias);
+        if (!layer.waitUntilReady) {
+          this.logger.warn(`Channel layer "${alias}" has no server to wait for (waitForReady ignored)`);
+          return;
+        }
+        this.logger.log(`Waiting up to ${seconds} s for channel layer "${alias}"`);
+        await layer.waitUntilReady(seconds * 1000);
+      }),
+    );
   }
 
   get aliases(): string[] {

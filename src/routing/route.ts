@@ -9,6 +9,11 @@ import {
   type RouteKwargs,
 } from './filters';
 import { describeConsumer, isClassConsumer, type ClassConsumerType, type ConsumerRef } from './consumer-ref';
+import { assertReceiveChannelName } from '../layers/names';
+import { Logger } from '@nestjs/common';
+import { closest, isReservedChannel, WELL_KNOWN_CHANNELS } from './well-known-channels';
+
+const logger = new Logger('Routing');
 
 /** What a content looks like to a route: include may have stripped prefixes from some keys. */
 export type MatchContent = Readonly<Record<string, unknown>>;
@@ -42,7 +47,9 @@ export class Route implements RoutingEntry {
     if (this.channels.length === 0 || this.channels.some((c) => typeof c !== 'string' || !c)) {
       throw new RouteConfigurationError(`${origin}: a route needs one or more channel names`);
     }
+    for (const channel of this.channels) checkChannel(channel, origin);
     this.filters = compileFilters(filters, origin);
+    checkFilterKeys(this.channels, Object.keys(filters), origin);
   }
 
   channelNames(): string[] {
@@ -74,6 +81,43 @@ export class Route implements RoutingEntry {
 
   describe(): string {
     return this.origin;
+  }
+}
+
+/**
+ * A route's channel must be one a worker can receive on; in the namespaces the interface servers
+ * own (`websocket.`, `http.`), one they actually send on: a typo there would wait forever.
+ */
+function checkChannel(channel: string, origin: string): void {
+  try {
+    assertReceiveChannelName(channel);
+  } catch (error) {
+    throw new RouteConfigurationError(`${origin}: ${(error as Error).message}`);
+  }
+  if (isReservedChannel(channel) && !(channel in WELL_KNOWN_CHANNELS)) {
+    const suggestion = closest(channel, Object.keys(WELL_KNOWN_CHANNELS));
+    throw new RouteConfigurationError(
+      `${origin} listens on "${channel}", which no interface server sends on` +
+        (suggestion ? `: did you mean "${suggestion}"?` : '') +
+        ` (the interface channels are ${Object.keys(WELL_KNOWN_CHANNELS).join(', ')})`,
+    );
+  }
+}
+
+/**
+ * On the interface channels, a filter key one or two letters from a key their messages carry
+ * (`pth`) is a typo, and the route would never match: an error. Any other unknown key may be
+ * on purpose (a test's own content): a warning.
+ */
+function checkFilterKeys(channels: readonly string[], keys: readonly string[], origin: string): void {
+  if (!channels.every((channel) => channel in WELL_KNOWN_CHANNELS)) return;
+  const known = [...new Set(channels.flatMap((channel) => WELL_KNOWN_CHANNELS[channel]))];
+  for (const key of keys) {
+    if (known.includes(key)) continue;
+    const what = `${origin}: filter "${key}" names no key of ${channels.join(' / ')} messages`;
+    const typo = closest(key, known, 2);
+    if (typo) throw new RouteConfigurationError(`${what}: did you mean "${typo}"? (they carry ${known.join(', ')})`);
+    logger.warn(`${what} (they carry ${known.join(', ')}), so it matches only messages your code sends with it`);
   }
 }
 

@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap } from '@nestjs/common';
-import { MemoryStore } from 'express-session';
 import type { Message } from '../channels/message';
 import { InMemoryChannelLayer } from '../layers/memory/in-memory-channel-layer';
 import { ChannelLayerRegistry } from '../registry/channel-layer-registry';
@@ -8,6 +7,7 @@ import type { ConsumerInvoker } from '../routing/consumer-ref';
 import { ChannelSessionState } from './channel-session';
 import { runInOrder } from './enforce-ordering';
 import { loadHttpSession, readHttpSession, type HttpSessionSource } from './http-session';
+import { MemorySessionStore } from './memory-session-store';
 import type { ConsumerSessionFlags } from './session-decorators';
 import { channelSessionKey } from './session-key';
 import { SessionStoreAdapter } from './session-store';
@@ -59,7 +59,7 @@ function planOf(flags: ConsumerSessionFlags): Plan | null {
 export class ConsumerSessions implements OnApplicationBootstrap {
   private readonly logger = new Logger('ChannelSessions');
   private readonly channelStore: SessionStoreAdapter;
-  /** Channel sessions in a MemoryStore of this process (no store configured). */
+  /** Channel sessions in this process's memory (no store configured). */
   private readonly processLocal: boolean;
   /** Consumers that use channel sessions, for the warning below. */
   private readonly channelSessionConsumers: string[] = [];
@@ -84,7 +84,7 @@ export class ConsumerSessions implements OnApplicationBootstrap {
       throw new TypeError(`sessions.channelSessionTtl must be positive, got ${channelSessionTtl}`);
     const secrets = typeof secret === 'string' ? [secret] : [...(secret ?? [])];
     this.processLocal = !channelStore && !store;
-    this.channelStore = new SessionStoreAdapter(channelStore ?? store ?? new MemoryStore());
+    this.channelStore = new SessionStoreAdapter(channelStore ?? store ?? new MemorySessionStore());
     this.httpSource =
       store && secrets.length > 0 ? { store: new SessionStoreAdapter(store), cookieName, secrets } : undefined;
     this.ttlMs = channelSessionTtl * 1000;

@@ -6,6 +6,7 @@ export { ConsumerSessions, HTTP_SESSION_ID_KEY } from './consumer-sessions';
 export { NEXT_ORDER_KEY, waitChannelOf } from './enforce-ordering';
 export { sessionIdOf, unsignSessionId, type HttpSessionData } from './http-session';
 export { RedisSessionStore, type RedisSessionStoreOptions } from './redis-session-store';
+export type { SessionStore } from './session-store';
 export {
   ChannelAndHttpSession,
   ChannelSession,

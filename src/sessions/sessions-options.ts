@@ -1,22 +1,23 @@
-import type { Store } from 'express-session';
+import type { SessionStore } from './session-store';
 import type { UserResolver } from './users';
 
 /** `ChannelsModule.forRoot({ sessions })`: where sessions live and how users are found. */
 export interface SessionsModuleOptions {
   /**
    * The express-session Store your app's `session()` middleware uses: `@HttpSession()` and the
-   * user decorators read the browser's session from it. Needed for those decorators.
+   * user decorators read the browser's session from it. Needed for those decorators. Any object
+   * with express-session's `get`/`set`/`destroy` callbacks fits (`SessionStore`).
    */
-  store?: Store;
+  store?: SessionStore;
   /** The secret(s) your express-session signs its cookie with (the first signs, all verify). */
   secret?: string | readonly string[];
   /** The session cookie's name. Default `connect.sid` (express-session's). */
   cookieName?: string;
   /**
-   * Where channel sessions live. Default: `store` if given, else a MemoryStore of this process —
+   * Where channel sessions live. Default: `store` if given, else the memory of this process —
    * fine in one process; with several worker processes use a shared store (`RedisSessionStore`).
    */
-  channelStore?: Store;
+  channelStore?: SessionStore;
   /** How long a channel session lives after its last save, in seconds. Default 86400 (a day). */
   channelSessionTtl?: number;
   /** How `message.user` is found. Default: passport's session layout, the serialized user as is. */

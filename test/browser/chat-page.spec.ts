@@ -48,7 +48,7 @@ afterAll(async () => {
   await browser?.close();
 });
 
-/** What the pages' Content-Security-Policy blocked (console errors): must stay empty. */
+/** What the pages' Content-Security-Policy blocked, and form patterns the browser refused (console errors): must stay empty. */
 const cspViolations: string[] = [];
 afterEach(() => {
   expect(cspViolations.splice(0)).toEqual([]);
@@ -57,7 +57,7 @@ afterEach(() => {
 /** `page`, its CSP violations recorded. */
 function watched(page: Page): Page {
   page.on('console', (message) => {
-    if (message.type() === 'error' && message.text().includes('Content Security Policy'))
+    if (message.type() === 'error' && /Content Security Policy|Pattern attribute/i.test(message.text()))
       cspViolations.push(message.text());
   });
   return page;
@@ -108,6 +108,18 @@ describe('the sample chat page in a real browser', () => {
     const cat = await enterChat(url, 'browser', 'cat');
     await cat.waitForSelector('#log p');
     expect(await cat.textContent('#log')).toContain('ann: hello from a real browser');
+  });
+
+  it('checks the room name in the form, and says so when the server refuses a room', async () => {
+    const page = watched(await browser.newPage());
+    await page.goto(url);
+    await page.fill('#room', 'no spaces');
+    expect(await page.evaluate("document.getElementById('room').checkValidity()")).toBe(false);
+    // Past the form's check (an old browser, a pattern edited out), the server's 400 is shown.
+    await page.evaluate("document.getElementById('room').removeAttribute('pattern')");
+    await page.fill('#username', 'ann');
+    await page.click('#enter');
+    await until(page, "document.getElementById('status')?.textContent.startsWith('not connected: Room names')");
   });
 
   it('logs two users in, each in a browser of their own, and signs their private chat lines with their login', async () => {

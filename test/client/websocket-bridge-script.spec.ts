@@ -132,8 +132,9 @@ describe('the served WebSocketBridge script', () => {
   });
 
   it('also built the ESM bundle and its declarations', async () => {
-    expect(existsSync(join(REPO, 'dist', 'client', 'index.d.ts'))).toBe(true);
-    expect(existsSync(join(REPO, 'dist', 'client', 'websocket-bridge.d.ts'))).toBe(true);
+    // .d.mts: the bundle is an ES module in a CommonJS package.
+    expect(existsSync(join(REPO, 'dist', 'client', 'index.d.mts'))).toBe(true);
+    expect(existsSync(join(REPO, 'dist', 'client', 'websocket-bridge.d.mts'))).toBe(true);
     const { stdout } = await promisify(execFile)(
       process.execPath,
       [

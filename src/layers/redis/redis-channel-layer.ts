@@ -130,7 +130,12 @@ export class RedisChannelLayer implements GroupsChannelLayer {
       const base: RedisOptions = { ...DEFAULT_REDIS_OPTIONS, ...options.redisOptions };
       let resolved: RedisOptions;
       if (typeof host === 'string') {
-        const url = new URL(host);
+        let url: URL;
+        try {
+          url = new URL(host);
+        } catch {
+          throw new TypeError(`hosts[${index}] must be a Redis URL (redis://host:6379), got ${JSON.stringify(host)}`);
+        }
         if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
           throw new TypeError(`hosts[${index}] must be a redis:// or rediss:// URL, got ${host}`);
         }
@@ -146,7 +151,11 @@ export class RedisChannelLayer implements GroupsChannelLayer {
       } else if (typeof host === 'object' && host !== null) {
         resolved = { ...base, ...host };
       } else {
-        throw new TypeError(`hosts[${index}] must be a Redis URL or ioredis options`);
+        throw new TypeError(
+          `hosts[${index}] must be a Redis URL (redis://host:6379) or ioredis options, got ${
+            typeof host === 'string' ? JSON.stringify(host) : String(host)
+          }` + (host === undefined ? ' (is the environment variable you read it from, e.g. REDIS_URL, set?)' : ''),
+        );
       }
       return resolved;
     });
@@ -266,6 +275,11 @@ export class RedisChannelLayer implements GroupsChannelLayer {
         this.forgetElsewhere(dead, shard);
       }),
     );
+  }
+
+  /** Resolves once every Redis host answers; `LayerUnavailable` naming the first that did not, after `timeoutMs`. */
+  async waitUntilReady(timeoutMs: number): Promise<void> {
+    await Promise.all(this.shards.map((shard) => shard.waitUntilReady(timeoutMs)));
   }
 
   async flush(): Promise<void> {

@@ -113,6 +113,31 @@ export class RedisShard {
     this.command.on('close', () => this.connectionLost());
   }
 
+  /**
+   * Resolves once this host answers (its command connection is ready); rejects with
+   * `LayerUnavailable` after `timeoutMs`: for apps that would rather not start without Redis.
+   */
+  async waitUntilReady(timeoutMs: number): Promise<void> {
+    if (this.ready && this.command.status === 'ready') return;
+    await new Promise<void>((resolve, reject) => {
+      const onReady = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.command.off('ready', onReady);
+        reject(
+          new LayerUnavailable(
+            this.name,
+            'unreachable',
+            `Redis ${this.name} did not answer within ${timeoutMs / 1000} s (is it running, and is the URL right?)`,
+          ),
+        );
+      }, timeoutMs);
+      this.command.once('ready', onReady);
+    });
+  }
+
   /** Messages this host refused with `LayerUnavailable` (outage buffer limits, dropped connection). */
   get rejectedMessages(): number {
     return this.gate.rejected;
