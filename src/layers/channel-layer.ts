@@ -32,7 +32,7 @@ export type StatisticsKey =
 
 export type LayerStatistics = Partial<Record<StatisticsKey, number>>;
 
-export type LayerExtension = 'groups' | 'flush' | 'statistics';
+export type LayerExtension = 'groups' | 'flush' | 'statistics' | 'batch';
 
 /**
  * The ASGI 1 channel-layer contract. The built-in layers implement all of it; a third-party layer
@@ -63,6 +63,14 @@ export interface ChannelLayer {
    * `connection_lost`, may not have been).
    */
   send(channel: string, message: ChannelMessage): Promise<void>;
+  /**
+   * The `batch` extension: sends `messages` in order, as `send` would one after another, in as few
+   * calls to the backend as it can (one script call per Redis host). Resolves with one result per
+   * message: `true` sent, `false` its channel was full. A message refused as full makes the later
+   * messages for the same channel in this call refused too, so a channel's order always holds.
+   * Rejects, sending nothing, on a bad name or a message too large; with `LayerUnavailable` as `send`.
+   */
+  sendMany?(messages: ReadonlyArray<readonly [channel: string, message: ChannelMessage]>): Promise<boolean[]>;
   /** Takes one message from any of `channels` (`prefix!` for process-specific channels). */
   receive(channels: readonly string[], options?: ReceiveOptions): Promise<ReceiveResult>;
   /** A new unused single-reader channel name: `pattern` (ending in `?`) plus a random suffix. */

@@ -45,7 +45,7 @@ export function describeLayerContract(name: string, factory: LayerFactory): void
 
     describe('properties', () => {
       it('lists its extensions and exposes its settings and error classes', () => {
-        expect([...layer.extensions].sort()).toEqual(['flush', 'groups', 'statistics']);
+        expect([...layer.extensions].sort()).toEqual(['batch', 'flush', 'groups', 'statistics']);
         expect(layer.expiry).toBe(1);
         expect(layer.groupExpiry).toBe(2);
         expect(layer.capacity).toBe(5);
@@ -403,6 +403,67 @@ export function describeLayerContract(name: string, factory: LayerFactory): void
         await sleep(1200);
         await layer.send('cap_expire', { fresh: true });
         expect(await drain(layer, ['cap_expire'])).toEqual([['cap_expire', { fresh: true }]]);
+      });
+    });
+
+    describe('batch: sendMany', () => {
+      it('sends in order, one result per message', async () => {
+        const results = await layer.sendMany!([
+          ['batch.a', { n: 1 }],
+          ['batch.b', { n: 2 }],
+          ['batch.a', { n: 3 }],
+          ['batch.r!x', { n: 4 }],
+        ]);
+        expect(results).toEqual([true, true, true, true]);
+        expect(await drain(layer, ['batch.a'])).toEqual([
+          ['batch.a', { n: 1 }],
+          ['batch.a', { n: 3 }],
+        ]);
+        expect(await drain(layer, ['batch.b', 'batch.r!'])).toEqual(
+          expect.arrayContaining([
+            ['batch.b', { n: 2 }],
+            ['batch.r!x', { n: 4 }],
+          ]),
+        );
+      });
+
+      it('refuses what does not fit, per message, and the rest of that channel after it', async () => {
+        for (let i = 0; i < 4; i++) await layer.send('batch.full', { i });
+        const results = await layer.sendMany!([
+          ['batch.full', { i: 4 }],
+          ['batch.other', { i: 0 }],
+          ['batch.full', { i: 5 }],
+          ['batch.full', { i: 6 }],
+        ]);
+        expect(results).toEqual([true, true, false, false]);
+        expect((await drain(layer, ['batch.full'])).map(([, m]) => m.i)).toEqual([0, 1, 2, 3, 4]);
+        expect(await drain(layer, ['batch.other'])).toEqual([['batch.other', { i: 0 }]]);
+      });
+
+      it('sends nothing when one message is bad', async () => {
+        await expect(
+          layer.sendMany!([
+            ['batch.ok', { a: 1 }],
+            ['bad name', {}],
+          ]),
+        ).rejects.toThrow(TypeError);
+        const big = await make({ maxMessageSize: 1024 });
+        await expect(
+          big.sendMany!([
+            ['batch.ok', { a: 1 }],
+            ['batch.ok', { blob: Buffer.alloc(4096) }],
+          ]),
+        ).rejects.toThrow(MessageTooLarge);
+        expect(await drain(layer, ['batch.ok'])).toEqual([]);
+        expect(await drain(big, ['batch.ok'])).toEqual([]);
+      });
+
+      it('keeps per-channel order for sends made at once', async () => {
+        const many = await make({ capacity: 100 });
+        await Promise.all(Array.from({ length: 50 }, (_, i) => many.send('batch.order', { i })));
+        expect((await drain(many, ['batch.order'])).map(([, m]) => m.i)).toEqual(
+          Array.from({ length: 50 }, (_, i) => i),
+        );
       });
     });
 

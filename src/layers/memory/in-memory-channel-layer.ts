@@ -46,7 +46,7 @@ const MAX_TRACKED_CHANNEL_STATS = 10_000;
  * dependency-free, for development, tests and single-process apps.
  */
 export class InMemoryChannelLayer implements GroupsChannelLayer {
-  readonly extensions: readonly LayerExtension[] = ['groups', 'flush', 'statistics'];
+  readonly extensions: readonly LayerExtension[] = ['groups', 'flush', 'statistics', 'batch'];
   readonly expiry: number;
   readonly groupExpiry: number;
   readonly capacity: number;
@@ -84,6 +84,22 @@ export class InMemoryChannelLayer implements GroupsChannelLayer {
     assertChannelName(channel);
     const entry = this.makeEntry(channel, message);
     if (!this.enqueue(entry)) throw new ChannelFull(channel);
+  }
+
+  async sendMany(messages: ReadonlyArray<readonly [string, ChannelMessage]>): Promise<boolean[]> {
+    this.assertOpen();
+    // Every message is checked (and copied) before any is queued: a bad one sends nothing.
+    const entries = messages.map(([channel, message]) => {
+      assertChannelName(channel);
+      return this.makeEntry(channel, message);
+    });
+    const full = new Set<string>();
+    return entries.map((entry) => {
+      if (full.has(entry.channel)) return false;
+      if (this.enqueue(entry)) return true;
+      full.add(entry.channel);
+      return false;
+    });
   }
 
   async receive(channels: readonly string[], options: ReceiveOptions = {}): Promise<ReceiveResult> {

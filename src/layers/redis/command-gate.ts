@@ -245,6 +245,12 @@ export class CommandGate {
     return error;
   }
 
+  /** A refused call carried `n` more messages than the one counted (a batch of sends). */
+  countMoreLosses(n: number): void {
+    this.rejected += n;
+    if (this.outage) this.outage.rejected += n;
+  }
+
   private countLoss(error: LayerUnavailable): void {
     this.rejected++;
     this.beginOutage();

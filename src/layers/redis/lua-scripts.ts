@@ -180,6 +180,49 @@ count(ARGV[7], base, 'messages_count', 1)
 return {1, dead}`,
 );
 
+/**
+ * Many sends in one call, in order, each as SEND. ARGV: prefix, expiry, stats, then per message
+ * base, local part, payload, capacity → {1 or 0 per message, dead}. After a message refused as
+ * full, the later ones for the same channel (base and local part) are refused too: order holds.
+ */
+export const SEND_MANY = lua(
+  COUNT,
+  MEMBERSHIP,
+  EXPIRY,
+  `
+local expiry, stats = tonumber(ARGV[2]), ARGV[3]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local stamp = string.format('%014d', now + expiry)
+local dead, results, refused, sent = {}, {}, {}, {}
+for i = 4, #ARGV, 4 do
+  local base, loc, payload, cap = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+  local channel = base .. loc
+  local ok = 0
+  if not refused[channel] then
+    local key = prefix .. base
+    local len = redis.call('RPUSH', key, stamp .. loc .. '\\n' .. payload)
+    ok = 1
+    if len > cap then
+      trim_expired(base, now, dead)
+      if redis.call('LLEN', key) > cap then
+        redis.call('RPOP', key)
+        count(stats, base, 'channel_full_count', 1)
+        refused[channel] = true
+        ok = 0
+      end
+    end
+    if ok == 1 then sent[base] = (sent[base] or 0) + 1 end
+  end
+  results[#results + 1] = ok
+end
+for base, n in pairs(sent) do
+  redis.call('PEXPIRE', prefix .. base, expiry + 1000)
+  count(stats, base, 'messages_count', n)
+end
+return {results, dead}`,
+);
+
 /** Non-blocking receive. ARGV: prefix, base... → {index of base or 0, entry or '', dead} */
 export const RECEIVE = lua(
   NOW,
@@ -326,6 +369,7 @@ return {redis.call('LLEN', key), head and tonumber(string.sub(head, 1, 14)) or -
 
 export const SCRIPTS = {
   SEND,
+  SEND_MANY,
   RECEIVE,
   GROUP_ADD,
   GROUP_DISCARD,

@@ -33,6 +33,16 @@ import {
 import { RedisShard, type PoppedEntry } from './redis-shard';
 
 /** A message popped in a bundle (or in a race between hosts) and kept for this process's next receive. */
+/** A send waiting, with the others of this tick for the same host, for one SEND_MANY call. */
+interface PendingSend {
+  base: string;
+  local: string;
+  payload: Buffer;
+  capacity: number;
+  settle: (sent: boolean) => void;
+  fail: (error: unknown) => void;
+}
+
 interface StashedMessage {
   channel: string;
   plain: Buffer;
@@ -79,7 +89,7 @@ function shuffled<T>(items: readonly T[]): T[] {
  * Lua script per send, one blocking pop per receive, one script per host for a group send.
  */
 export class RedisChannelLayer implements GroupsChannelLayer {
-  readonly extensions: readonly LayerExtension[] = ['groups', 'flush', 'statistics'];
+  readonly extensions: readonly LayerExtension[] = ['groups', 'flush', 'statistics', 'batch'];
   readonly expiry: number;
   readonly groupExpiry: number;
   readonly capacity: number;
@@ -99,6 +109,8 @@ export class RedisChannelLayer implements GroupsChannelLayer {
   private readonly statistics: '1' | '0';
   private readonly logger = new Logger(RedisChannelLayer.name);
   private readonly stash = new Map<string, FifoQueue<StashedMessage>>();
+  /** Sends of the current tick, per host, flushed together at its end (one script call per host). */
+  private readonly outgoing = new Map<RedisShard, PendingSend[]>();
   private readonly stateListeners = new Set<(reason: string) => void>();
   private readonly blockingReceives = new Set<Promise<ReceiveResult>>();
   /** Messages popped and dropped unread (undecryptable), and the log throttle of those drops. */
@@ -167,26 +179,87 @@ export class RedisChannelLayer implements GroupsChannelLayer {
     );
   }
 
+  /**
+   * Sends of the same tick to the same Redis host go out together, in order, in one script call
+   * (SEND_MANY), each with its own capacity check and its own result.
+   */
   async send(channel: string, message: ChannelMessage): Promise<void> {
     this.assertOpen();
     assertChannelName(channel);
-    const payload = this.codec.encode(message);
+    const sent = await this.enqueueSend(channel, this.codec.encode(message));
+    if (!sent) throw new ChannelFull(channel);
+  }
+
+  async sendMany(messages: ReadonlyArray<readonly [string, ChannelMessage]>): Promise<boolean[]> {
+    this.assertOpen();
+    // Every message is checked and encoded before any is queued: a bad one sends nothing.
+    const encoded = messages.map(([channel, message]) => {
+      assertChannelName(channel);
+      return [channel, this.codec.encode(message)] as const;
+    });
+    return Promise.all(encoded.map(([channel, payload]) => this.enqueueSend(channel, payload)));
+  }
+
+  private enqueueSend(channel: string, payload: Buffer): Promise<boolean> {
     const base = nonLocalName(channel);
     const shard = this.shardOfChannel(channel);
-    const [ok, dead] = (await shard.runWithMessage(
-      'SEND',
-      [
+    return new Promise<boolean>((settle, fail) => {
+      let batch = this.outgoing.get(shard);
+      if (!batch) {
+        this.outgoing.set(shard, (batch = []));
+        queueMicrotask(() => this.flushSends(shard));
+      }
+      batch.push({
         base,
-        channel.slice(base.length),
+        local: channel.slice(base.length),
         payload,
-        this.expiryMs,
-        this.options.capacities.capacityOf(base),
-        this.statistics,
-      ],
-      payload.length,
-    )) as [number, string[]];
-    this.forgetElsewhere(dead, shard);
-    if (!ok) throw new ChannelFull(channel);
+        capacity: this.options.capacities.capacityOf(base),
+        settle,
+        fail,
+      });
+    });
+  }
+
+  /** One call for the host's sends of this tick: SEND for one, SEND_MANY for several. */
+  private flushSends(shard: RedisShard): void {
+    const batch = this.outgoing.get(shard);
+    this.outgoing.delete(shard);
+    if (!batch) return;
+    let call: Promise<boolean[]>;
+    if (batch.length === 1) {
+      const [one] = batch;
+      call = shard
+        .runWithMessage(
+          'SEND',
+          [one.base, one.local, one.payload, this.expiryMs, one.capacity, this.statistics],
+          one.payload.length,
+        )
+        .then((result) => {
+          const [ok, dead] = result as [number, string[]];
+          this.forgetElsewhere(dead, shard);
+          return [ok === 1];
+        });
+    } else {
+      const args: Array<string | number | Buffer> = [this.expiryMs, this.statistics];
+      let bytes = 0;
+      for (const item of batch) {
+        args.push(item.base, item.local, item.payload, item.capacity);
+        bytes += item.payload.length;
+      }
+      call = shard.runWithMessage('SEND_MANY', args, bytes).then((result) => {
+        const [oks, dead] = result as [number[], string[]];
+        this.forgetElsewhere(dead, shard);
+        return oks.map((ok) => ok === 1);
+      });
+    }
+    call.then(
+      (results) => batch.forEach((item, i) => item.settle(results[i])),
+      (error: unknown) => {
+        // The gate counted the call as one lost message; it carried the whole batch.
+        if (error instanceof LayerUnavailable && batch.length > 1) shard.countMoreLosses(batch.length - 1);
+        batch.forEach((item) => item.fail(error));
+      },
+    );
   }
 
   async receive(channels: readonly string[], options: ReceiveOptions = {}): Promise<ReceiveResult> {

@@ -138,6 +138,11 @@ export class RedisShard {
     });
   }
 
+  /** A refused batch call carried `n` more messages than the one the gate counted. */
+  countMoreLosses(n: number): void {
+    this.gate.countMoreLosses(n);
+  }
+
   /** Messages this host refused with `LayerUnavailable` (outage buffer limits, dropped connection). */
   get rejectedMessages(): number {
     return this.gate.rejected;

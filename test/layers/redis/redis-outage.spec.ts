@@ -185,8 +185,13 @@ describe('RedisChannelLayer through a Redis outage (outage buffer)', () => {
 
     process.kill(pid, 'SIGSTOP');
     const stoppedAt = Date.now();
-    // 2 go to Redis (in flight, stalled), 5 wait in the buffer, 3 are refused at once.
-    const results = Array.from({ length: 10 }, (_, n) => outcome(sender.send('limits', { n }), stoppedAt));
+    // 2 go to Redis (in flight, stalled), 5 wait in the buffer, 3 are refused at once. Each send
+    // in a tick of its own: sends of one tick to one host go out as one call (one batch).
+    const results: Array<ReturnType<typeof outcome>> = [];
+    for (let n = 0; n < 10; n++) {
+      results.push(outcome(sender.send('limits', { n }), stoppedAt));
+      await Promise.resolve();
+    }
     const refusedAtOnce = await Promise.all(results.slice(7));
     for (const refused of refusedAtOnce) {
       expect(refused.error).toBeInstanceOf(LayerUnavailable);
@@ -228,6 +233,7 @@ describe('RedisChannelLayer through a Redis outage (outage buffer)', () => {
     await sleep(300);
     const since = Date.now();
     const first = outcome(sender.send('bytes', { text: 'x'.repeat(1000) }), since);
+    await Promise.resolve(); // a tick of its own: not batched with the next send
     const second = await outcome(sender.send('bytes', { text: 'y'.repeat(1000) }), since);
     expect((second.error as LayerUnavailable).reason).toBe('buffer_full');
     expect(second.at).toBeLessThan(400);
