@@ -273,7 +273,7 @@ export function formatHttp(outcomes: readonly HttpOutcome[]): string {
     ];
   });
   return [
-    `HTTP (load from the bench process; reference: a standalone Nest app (own process, no ChannelsModule) with a plain controller; the consumer on the in-memory layer (one process: interface + worker) and over Redis (interface process + runWorker process, server CPU = both); CPU vs controller = server µs/req ÷ the controller's, same load; goals: ≥${ratio(GOAL)} of the controller's requests/s, p50 ≤ ${GOAL_P50_MS} ms and p99 ≤ ${GOAL_P99_MS} ms at ${RATE}/s; max: autocannon, ${ROUNDS} alternating runs of ${ROUND_SECONDS} s after ${WARMUP_SECONDS} s warm-up each; fixed rate: one open-loop run of ${RATE_SECONDS} s, latency from each request's due time, ≤ ${CONNECTIONS} keep-alive connections; CPU in % of one core)`,
+    `HTTP (load from the bench process; reference: a standalone Nest app (own process, no ChannelsModule) with a plain controller; the consumer on the in-memory layer (one process: interface + worker) and over Redis (interface process + runWorker process, server CPU = both); CPU vs controller = server µs/req ÷ the controller's, same load; goals: ≥${ratio(GOAL)} of the controller's requests/s, p50 ≤ ${GOAL_P50_MS} ms and p99 ≤ ${GOAL_P99_MS} ms at ${RATE}/s; max: autocannon, ${ROUNDS} rounds (routes rotated) of ${ROUND_SECONDS} s after ${WARMUP_SECONDS} s warm-up each; fixed rate: one open-loop run of ${RATE_SECONDS} s, latency from each request's due time, ≤ ${CONNECTIONS} keep-alive connections; CPU in % of one core)`,
     table(header, rows, 2),
   ].join('\n');
 }
