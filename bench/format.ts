@@ -5,6 +5,8 @@ export const percent = (value: number | undefined): string =>
   value === undefined ? '—' : `${Math.round(value * 100)}%`;
 /** Truncated, so a ratio just under the goal never prints as the goal. */
 export const ratio = (value: number | undefined): string => (value === undefined ? '—' : `${Math.floor(value * 100)}%`);
+/** A ratio as `1.85×` (two decimals, rounded): CPU per message against a reference's. */
+export const times = (value: number | undefined): string => (value === undefined ? '—' : `${value.toFixed(2)}×`);
 export const ms = (value: number): string => value.toFixed(value < 1 ? 3 : value < 10 ? 2 : 1);
 export const fixed2 = (value: number | undefined): string => (value === undefined ? '—' : value.toFixed(2));
 /** CPU used over a stretch of wall time, in % of one core. */

@@ -1,9 +1,10 @@
-// HTTP: autocannon (in the bench process) against one nestjs-channels app (in-memory layer,
-// in-process worker, in its helper process): a route served by an `http.request` consumer beside a
-// plain Nest controller of the same app.
+// HTTP: autocannon (in the bench process) against an `http.request` consumer of nestjs-channels, on
+// the in-memory layer (one process: interface + worker) and over Redis (the interface in one process,
+// the consumer in a runWorker process), beside the reference: a standalone Nest app (its own
+// process) with a plain controller and nothing of this package.
 import { Agent, request } from 'node:http';
 import autocannon from 'autocannon';
-import { cpu, integer, ms, ratio, spread, table } from './format';
+import { cpu, integer, ms, ratio, spread, table, times } from './format';
 import type { BenchServer } from './servers';
 import { Samples, startCpuMeter, type CpuTime } from './stats';
 
@@ -13,10 +14,25 @@ const WARMUP_SECONDS = 1;
 const ROUND_SECONDS = 2;
 const RATE = 300;
 const RATE_SECONDS = 3;
+/** Consumer requests/s ÷ the standalone controller's, at most p50 / p99 at the fixed rate. */
 const GOAL = 0.5;
+const GOAL_P50_MS = 3;
+const GOAL_P99_MS = 15;
 
-export type HttpRoute = 'http.request consumer' | 'plain controller';
-const PATHS: Record<HttpRoute, string> = { 'http.request consumer': '/echo', 'plain controller': '/plain' };
+export type HttpRoute =
+  'plain controller (standalone Nest)' | 'http.request consumer, in-memory' | 'http.request consumer, Redis';
+export const CONTROLLER: HttpRoute = 'plain controller (standalone Nest)';
+const PATHS: Record<HttpRoute, string> = {
+  'plain controller (standalone Nest)': '/plain',
+  'http.request consumer, in-memory': '/echo',
+  'http.request consumer, Redis': '/echo',
+};
+
+/** A route and the server (processes) that serves it. */
+export interface HttpTarget {
+  route: HttpRoute;
+  server: BenchServer<string>;
+}
 
 export interface HttpRun {
   requestsPerSecond: number;
@@ -40,7 +56,10 @@ export interface HttpOutcome {
   error?: string;
   /** Requests/s of the consumer route ÷ those of the controller (max runs only). */
   ratioToController?: number;
-  goal?: number;
+  /** Server µs per request ÷ the controller's, same mode. */
+  cpuRatioToController?: number;
+  /** Max: requests/s ≥ GOAL × the controller's. Fixed rate: p50 ≤ 3 ms and p99 ≤ 15 ms. */
+  goal?: { text: string; met: boolean };
 }
 
 interface LoadResult {
@@ -115,7 +134,7 @@ async function fixedRateLoad(url: string, seconds: number, rate: number): Promis
   return { requests: summary.count, latencyMs: { mean, p50, p90, p99, max }, errors, timeouts, non2xx };
 }
 
-async function run(server: BenchServer, path: string, seconds: number, rate?: number): Promise<HttpRun> {
+async function run(server: BenchServer<string>, path: string, seconds: number, rate?: number): Promise<HttpRun> {
   const meter = startCpuMeter();
   const serverStart = server.cpuMs();
   const url = `${server.httpUrl}${path}`;
@@ -135,50 +154,78 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-export async function runHttp(server: BenchServer): Promise<HttpOutcome[]> {
-  const routes = Object.keys(PATHS) as HttpRoute[];
-  const max = routes.map((route): HttpOutcome => ({
+export async function runHttp(targets: readonly HttpTarget[]): Promise<HttpOutcome[]> {
+  const outcome = (route: HttpRoute, mode: HttpOutcome['mode']): HttpOutcome => ({
     route,
     path: PATHS[route],
-    mode: 'max',
+    mode,
     connections: CONNECTIONS,
+    ...(mode === 'fixed rate' ? { rate: RATE } : {}),
     runs: [],
-  }));
-  const fixed = routes.map((route): HttpOutcome => ({
-    route,
-    path: PATHS[route],
-    mode: 'fixed rate',
-    connections: CONNECTIONS,
-    rate: RATE,
-    runs: [],
-  }));
-  const attempt = async (outcome: HttpOutcome, seconds: number, keep: boolean): Promise<void> => {
-    if (outcome.error) return;
-    process.stderr.write(`http: ${outcome.route} ${outcome.mode} ${seconds} s${keep ? '' : ' (warm-up)'}\n`);
+  });
+  const max = targets.map((t) => outcome(t.route, 'max'));
+  const fixed = targets.map((t) => outcome(t.route, 'fixed rate'));
+  const serverOf = (o: HttpOutcome): BenchServer<string> => targets.find((t) => t.route === o.route)!.server;
+  const attempt = async (o: HttpOutcome, seconds: number, keep: boolean): Promise<void> => {
+    if (o.error) return;
+    process.stderr.write(`http: ${o.route} ${o.mode} ${seconds} s${keep ? '' : ' (warm-up)'}\n`);
     try {
-      const result = await run(server, outcome.path, seconds, outcome.rate);
+      const result = await run(serverOf(o), o.path, seconds, o.rate);
       if (result.errors + result.timeouts + result.non2xx > 0 && keep) {
-        outcome.error = `${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx`;
+        o.error = `${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx`;
       }
-      if (keep) outcome.runs.push(result);
+      if (keep) o.runs.push(result);
     } catch (error) {
-      outcome.error = describe(error);
+      o.error = describe(error);
     }
   };
-  for (const outcome of max) await attempt(outcome, WARMUP_SECONDS, false);
+  for (const o of max) await attempt(o, WARMUP_SECONDS, false);
+  // Rotated each round, so no route always follows the same one.
   for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 === 0 ? max : [...max].reverse();
-    for (const outcome of order) await attempt(outcome, ROUND_SECONDS, true);
+    const order = [...max.slice(round % max.length), ...max.slice(0, round % max.length)];
+    for (const o of order) await attempt(o, ROUND_SECONDS, true);
   }
-  for (const outcome of fixed) await attempt(outcome, RATE_SECONDS, true);
+  for (const o of fixed) await attempt(o, RATE_SECONDS, true);
+  const ok = (o: HttpOutcome): boolean => o.runs.length > 0 && !o.error;
+  const sum = (o: HttpOutcome, f: (r: HttpRun) => number): number => o.runs.reduce((total, r) => total + f(r), 0);
   const rate = (o: HttpOutcome): number | undefined =>
-    o.runs.length && !o.error
-      ? o.runs.reduce((sum, r) => sum + r.requests, 0) / o.runs.reduce((sum, r) => sum + r.cpu.wallMs / 1000, 0)
+    ok(o) ? sum(o, (r) => r.requests) / sum(o, (r) => r.cpu.wallMs / 1000) : undefined;
+  const cpuPerRequest = (o: HttpOutcome): number | undefined =>
+    ok(o) && sum(o, (r) => r.requests) > 0
+      ? (sum(o, (r) => r.cpu.serverMs) * 1000) / sum(o, (r) => r.requests)
       : undefined;
-  const [consumer, controller] = max.map(rate);
-  if (consumer !== undefined && controller !== undefined) max[0].ratioToController = consumer / controller;
-  max[0].goal = GOAL;
+  for (const list of [max, fixed]) {
+    const reference = list.find((o) => o.route === CONTROLLER);
+    for (const o of list) {
+      if (o.route === CONTROLLER) continue;
+      const mine = cpuPerRequest(o);
+      const theirs = reference && cpuPerRequest(reference);
+      if (mine !== undefined && theirs) o.cpuRatioToController = mine / theirs;
+      if (o.mode === 'max') {
+        const [consumer, controller] = [rate(o), reference && rate(reference)];
+        if (consumer !== undefined && controller) o.ratioToController = consumer / controller;
+        o.goal = {
+          text: `≥${ratio(GOAL)}`,
+          met: o.ratioToController !== undefined && o.ratioToController >= GOAL,
+        };
+      } else {
+        const p50 = ok(o) ? median(o.runs.map((r) => r.latencyMs.p50)) : undefined;
+        const p99 = ok(o) ? median(o.runs.map((r) => r.latencyMs.p99)) : undefined;
+        o.goal = {
+          text: `p50≤${GOAL_P50_MS} p99≤${GOAL_P99_MS}`,
+          met: p50 !== undefined && p99 !== undefined && p50 <= GOAL_P50_MS && p99 <= GOAL_P99_MS,
+        };
+      }
+    }
+  }
   return [...max, ...fixed];
+}
+
+/** autocannon gives percentiles per run: the runs' median of each (2 runs: their mean). */
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const half = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[half] : (sorted[half - 1] + sorted[half]) / 2;
 }
 
 export function formatHttp(outcomes: readonly HttpOutcome[]): string {
@@ -187,6 +234,7 @@ export function formatHttp(outcomes: readonly HttpOutcome[]): string {
     'load',
     'requests/s',
     'vs controller',
+    'CPU vs controller',
     'goal',
     'rounds',
     'p50 ms',
@@ -203,28 +251,16 @@ export function formatHttp(outcomes: readonly HttpOutcome[]): string {
     const sum = (f: (r: HttpRun) => number): number => o.runs.reduce((total, r) => total + f(r), 0);
     const wallMs = sum((r) => r.cpu.wallMs);
     const requests = sum((r) => r.requests);
-    // autocannon gives percentiles per run: the runs' median of each (2 runs: their mean).
-    const mid = (f: (r: HttpRun) => number): number => {
-      const values = o.runs.map(f).sort((a, b) => a - b);
-      const half = Math.floor(values.length / 2);
-      return values.length % 2 ? values[half] : (values[half - 1] + values[half]) / 2;
-    };
-    const goal =
-      o.goal === undefined
-        ? ''
-        : `≥${ratio(o.goal)} ${o.ratioToController !== undefined && o.ratioToController >= o.goal ? 'ok' : 'MISSED'}`;
+    const mid = (f: (r: HttpRun) => number): number => median(o.runs.map(f));
+    const goal = o.goal === undefined ? '' : `${o.goal.text} ${o.goal.met ? 'ok' : 'MISSED'}`;
+    const isController = o.route === CONTROLLER;
     const pct = (f: (r: HttpRun) => number): string => cpu((sum(f) / wallMs) * 100);
     return [
       o.route,
       load,
       integer((requests / wallMs) * 1000),
-      o.route === 'plain controller'
-        ? o.mode === 'max'
-          ? 'ref'
-          : ''
-        : o.mode === 'max'
-          ? ratio(o.ratioToController)
-          : '',
+      isController ? (o.mode === 'max' ? 'ref' : '') : o.mode === 'max' ? ratio(o.ratioToController) : '',
+      isController ? 'ref' : times(o.cpuRatioToController),
       goal,
       spread(o.runs.map((r) => r.requestsPerSecond)),
       ms(mid((r) => r.latencyMs.p50)),
@@ -237,7 +273,7 @@ export function formatHttp(outcomes: readonly HttpOutcome[]): string {
     ];
   });
   return [
-    `HTTP (load from the bench process; one nestjs-channels app: in-memory layer, in-process worker; max: autocannon, ${ROUNDS} alternating runs of ${ROUND_SECONDS} s after ${WARMUP_SECONDS} s warm-up each; fixed rate: one open-loop run of ${RATE_SECONDS} s, latency from each request's due time, ≤ ${CONNECTIONS} keep-alive connections; CPU in % of one core)`,
+    `HTTP (load from the bench process; reference: a standalone Nest app (own process, no ChannelsModule) with a plain controller; the consumer on the in-memory layer (one process: interface + worker) and over Redis (interface process + runWorker process, server CPU = both); CPU vs controller = server µs/req ÷ the controller's, same load; goals: ≥${ratio(GOAL)} of the controller's requests/s, p50 ≤ ${GOAL_P50_MS} ms and p99 ≤ ${GOAL_P99_MS} ms at ${RATE}/s; max: autocannon, ${ROUNDS} rounds (routes rotated) of ${ROUND_SECONDS} s after ${WARMUP_SECONDS} s warm-up each; fixed rate: one open-loop run of ${RATE_SECONDS} s, latency from each request's due time, ≤ ${CONNECTIONS} keep-alive connections; CPU in % of one core)`,
     table(header, rows, 2),
   ].join('\n');
 }

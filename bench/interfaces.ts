@@ -1,8 +1,8 @@
 // The interface scenarios of `npm run bench`: WebSocket echo and HTTP, run after the layer and
 // dispatch scenarios (their servers start only then, so their start-up skews nothing else).
-import { formatHttp, HTTP_SETTINGS, runHttp, type HttpOutcome } from './http-bench';
+import { CONTROLLER, formatHttp, HTTP_SETTINGS, runHttp, type HttpOutcome, type HttpTarget } from './http-bench';
 import { RedisProbe } from './redis-stats';
-import { startServers, stopAllServers, type ServerName } from './servers';
+import { startServer, startServers, stopAllServers, type BenchServer, type ServerName } from './servers';
 import { connect, disconnect } from './targets';
 import { formatWsEcho, runWsEcho, WS_SETTINGS, type WsOutcome } from './ws-echo';
 
@@ -32,9 +32,22 @@ export async function runInterfaceBenchmarks(redisUrl: string): Promise<Interfac
     const { servers, failed: serverErrors } = await startServers(redisUrl);
     for (const { name, error } of serverErrors) process.stderr.write(`server ${name} FAILED: ${error}\n`);
     const ws = await runWsEcho(servers, async () => (await probe.cpuSeconds()) * 1000);
-    const channels = servers.find((s) => s.name === 'nestjs-channels in-memory');
-    const http = channels ? await runHttp(channels) : [];
-    const httpError = channels ? undefined : 'the nestjs-channels in-memory server did not start';
+    // The HTTP reference: a standalone Nest app with the controller alone, in a process of its own.
+    let controller: BenchServer<string> | undefined;
+    let httpError: string | undefined;
+    try {
+      controller = await startServer('standalone Nest controller', ['nest-http'], redisUrl);
+    } catch (error) {
+      httpError = `the standalone Nest controller did not start: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    const memory = servers.find((s) => s.name === 'nestjs-channels in-memory');
+    const redis = servers.find((s) => s.name === 'nestjs-channels redis');
+    const targets: HttpTarget[] = [
+      ...(controller ? [{ route: CONTROLLER, server: controller }] : []),
+      ...(memory ? [{ route: 'http.request consumer, in-memory' as const, server: memory }] : []),
+      ...(redis ? [{ route: 'http.request consumer, Redis' as const, server: redis }] : []),
+    ];
+    const http = controller ? await runHttp(targets) : [];
     const failed =
       serverErrors.length + ws.filter((o) => o.error).length + http.filter((o) => o.error).length + (httpError ? 1 : 0);
     const text = [

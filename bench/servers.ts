@@ -13,7 +13,8 @@ export type ServerName =
   | 'nestjs-channels redis'
   | 'plain ws'
   | 'nest WsAdapter'
-  | 'raw Redis relay'
+  | 'batched Redis relay'
+  | 'naive Redis relay'
   | 'Socket.IO';
 
 /** How a client talks to the server: plain WebSocket frames, or Socket.IO events (websocket transport). */
@@ -168,7 +169,8 @@ export async function startServers(
     ['nestjs-channels in-memory', ['channels-memory']],
     ['nestjs-channels redis', ['channels-redis-interface', 'channels-redis-worker']],
     ['nest WsAdapter', ['nest-ws']],
-    ['raw Redis relay', ['redis-relay-interface', 'redis-relay-worker']],
+    ['batched Redis relay', ['redis-batched-relay-interface', 'redis-batched-relay-worker']],
+    ['naive Redis relay', ['redis-relay-interface', 'redis-relay-worker']],
     ['Socket.IO', ['socketio']],
   ];
   const settled = await Promise.allSettled(plan.map(([name, kinds]) => startServer(name, kinds, redisUrl)));

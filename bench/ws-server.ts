@@ -4,6 +4,7 @@
 // memory requests (bench/connections/process-memory.ts) for the idle-connection scenario.
 import 'reflect-metadata';
 import { createServer } from 'node:http';
+import type { Socket } from 'node:net';
 import { Controller, Get, Injectable, Module, type INestApplicationContext, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { WsAdapter } from '@nestjs/platform-ws';
@@ -26,6 +27,9 @@ const SERVER_KINDS = [
   'nest-ws',
   'redis-relay-interface',
   'redis-relay-worker',
+  'redis-batched-relay-interface',
+  'redis-batched-relay-worker',
+  'nest-http',
   'socketio',
   'socketio-redis',
   'channels-accept-memory',
@@ -87,7 +91,15 @@ function channelsModule(
   consumers: readonly Type<unknown>[] = ECHO_APP_CONSUMERS,
 ): Type<unknown> {
   @Module({
-    imports: [ChannelsModule.forRoot({ layers: { default: layer }, worker: { enabled: worker } })],
+    imports: [
+      ChannelsModule.forRoot({
+        layers: { default: layer },
+        worker: { enabled: worker },
+        // autocannon's 100 connections all come from 127.0.0.1, one client address: the default
+        // cap of 64 open requests per client would answer the rest 429 (a fairness limit, not a cost).
+        interface: { http: { maxRequestsPerClient: 1000 } },
+      }),
+    ],
     providers: [...consumers],
     controllers: [PlainController],
   })
@@ -106,6 +118,10 @@ class EchoGateway {
 
 @Module({ providers: [EchoGateway], controllers: [PlainController] })
 class NestWsModule {}
+
+/** The HTTP reference: a Nest app with the controller alone (no ChannelsModule, nothing of this package). */
+@Module({ controllers: [PlainController] })
+class PlainHttpModule {}
 
 async function listen(module: Type<unknown>, port: number, ws: boolean): Promise<() => Promise<void>> {
   const app = await NestFactory.create(module, { logger: [...LOGGER] });
@@ -126,10 +142,32 @@ async function plainWs(port: number): Promise<() => Promise<void>> {
   };
 }
 
-/** Lists of the raw Redis relay: frames in, replies out (tagged with the socket's id). */
+/** Lists of the Redis relays: frames in, replies out (tagged with the socket's id), one pair per relay. */
 const RELAY_IN = `${WS_PREFIX}relay:in`;
 const RELAY_OUT = `${WS_PREFIX}relay:out`;
+const BATCHED_IN = `${WS_PREFIX}batched:in`;
+const BATCHED_OUT = `${WS_PREFIX}batched:out`;
 const RELAY_LOOPS = 4;
+/** Batched relay: values one BLMPOP takes at most, and the relay process's pop loops. */
+const BATCH_COUNT = 256;
+const BATCHED_LOOPS = 2;
+
+/** `socketId text` → [socketId, text]. */
+function untag(value: string): [string, string] {
+  const space = value.indexOf(' ');
+  return [value.slice(0, space), value.slice(space + 1)];
+}
+
+/**
+ * `BLMPOP 1 1 <key> LEFT COUNT 256` (Redis 7): up to 256 values, or none after 1 s (or on error).
+ */
+async function popBatch(redis: Redis, key: string): Promise<string[]> {
+  const reply: unknown = await redis
+    .call('BLMPOP', '1', '1', key, 'LEFT', 'COUNT', String(BATCH_COUNT))
+    .catch(() => null);
+  if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[1])) return [];
+  return (reply[1] as unknown[]).map((value) => String(value));
+}
 
 /**
  * A naive, unbatched design that carries frames over Redis: plain `ws`, one RPUSH per frame, a
@@ -154,8 +192,8 @@ async function redisRelayInterface(port: number, redisUrl: string): Promise<() =
     while (!closing) {
       const popped = await blocking.blpop(RELAY_OUT, 1).catch(() => null);
       if (!popped) continue;
-      const space = popped[1].indexOf(' ');
-      sockets.get(popped[1].slice(0, space))?.send(popped[1].slice(space + 1));
+      const [id, text] = untag(popped[1]);
+      sockets.get(id)?.send(text);
     }
   })();
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
@@ -177,6 +215,95 @@ async function redisRelayWorker(redisUrl: string): Promise<() => Promise<void>> 
     while (!closing) {
       const popped = await redis.blpop(RELAY_IN, 1).catch(() => null);
       if (popped) await redis.rpush(RELAY_OUT, popped[1]);
+    }
+    redis.disconnect();
+  });
+  return async () => {
+    closing = true;
+    await Promise.all(loops);
+  };
+}
+
+/** A server-side socket and the TCP socket under it (corked around a batch of replies). */
+interface RelaySocket {
+  ws: WebSocket;
+  tcp: Socket;
+}
+
+/**
+ * The Redis ceiling: what carrying frames through Redis costs when every hop batches, with no
+ * library. Plain `ws`; the frames of one event-loop tick leave in one `RPUSH key v1 v2 …` (flushed
+ * by setImmediate); one loop pops replies with `BLMPOP … COUNT 256` and writes each socket's
+ * replies of a pop with its TCP socket corked (one write per socket per tick).
+ */
+async function batchedRelayInterface(port: number, redisUrl: string): Promise<() => Promise<void>> {
+  const commands = new Redis(redisUrl);
+  const blocking = new Redis(redisUrl);
+  const sockets = new Map<string, RelaySocket>();
+  let nextId = 0;
+  let closing = false;
+  let pending: string[] = [];
+  let flushing = false;
+  const flush = (): void => {
+    flushing = false;
+    const values = pending;
+    pending = [];
+    if (values.length > 0) void commands.rpush(BATCHED_IN, ...values).catch(() => undefined);
+  };
+  const server = createServer((_req, res) => res.end('ok'));
+  const wss = new WebSocketServer({ server });
+  wss.on('connection', (socket, request) => {
+    const id = String(nextId++);
+    sockets.set(id, { ws: socket, tcp: request.socket });
+    socket.on('close', () => sockets.delete(id));
+    socket.on('message', (data) => {
+      pending.push(`${id} ${String(data)}`);
+      if (!flushing) {
+        flushing = true;
+        setImmediate(flush);
+      }
+    });
+  });
+  const loop = (async () => {
+    while (!closing) {
+      const values = await popBatch(blocking, BATCHED_OUT);
+      const bySocket = new Map<string, string[]>();
+      for (const value of values) {
+        const [id, text] = untag(value);
+        const list = bySocket.get(id);
+        if (list) list.push(text);
+        else bySocket.set(id, [text]);
+      }
+      for (const [id, texts] of bySocket) {
+        const target = sockets.get(id);
+        if (!target) continue;
+        target.tcp.cork();
+        for (const text of texts) target.ws.send(text);
+        target.tcp.uncork();
+      }
+    }
+  })();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
+  return async () => {
+    closing = true;
+    for (const client of wss.clients) client.terminate();
+    wss.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await loop;
+    blocking.disconnect();
+    await commands.quit();
+  };
+}
+
+/** The batched relay's middle: BLMPOP up to 256 frames, RPUSH them all back in one command. */
+async function batchedRelayWorker(redisUrl: string): Promise<() => Promise<void>> {
+  let closing = false;
+  const loops = Array.from({ length: BATCHED_LOOPS }, async () => {
+    const redis = new Redis(redisUrl);
+    while (!closing) {
+      const values = await popBatch(redis, BATCHED_IN);
+      // Not awaited: the next BLMPOP follows it on the same connection, so Redis runs them in order.
+      if (values.length > 0) void redis.rpush(BATCHED_OUT, ...values).catch(() => undefined);
     }
     redis.disconnect();
   });
@@ -247,6 +374,12 @@ async function start(kind: string, port: number, redisUrl: string | undefined): 
       return redisRelayInterface(port, url());
     case 'redis-relay-worker':
       return redisRelayWorker(url());
+    case 'redis-batched-relay-interface':
+      return batchedRelayInterface(port, url());
+    case 'redis-batched-relay-worker':
+      return batchedRelayWorker(url());
+    case 'nest-http':
+      return listen(PlainHttpModule, port, false);
     case 'socketio':
       return socketIo(port, undefined);
     case 'socketio-redis':

@@ -3,7 +3,7 @@ import { cpus } from 'node:os';
 import { cpu, fixed2, integer, micros, ms, spread, table } from '../format';
 import type { RunRow } from './scenario';
 import type { BroadcastSettings } from './settings';
-import { SOCKET_IO_CLIENT } from './system';
+import type { SystemName } from './system';
 
 /** Group broadcast frames/s ÷ the Socket.IO Redis adapter's, maximum rate, same size. */
 export const FRAMES_GOAL = 1.5;
@@ -19,13 +19,29 @@ export interface Goal {
 const isChannels = (row: RunRow): boolean => row.system === 'nestjs-channels';
 const measured = (row: RunRow): boolean => row.error === undefined && row.sends !== undefined;
 
-/** Sets each nestjs-channels row's ratio to the Socket.IO row of the same size and mode. */
+const SOCKET_IO: SystemName = 'Socket.IO';
+const ENGINE_IO: SystemName = 'Socket.IO, engine.io client';
+
+/** Sets each nestjs-channels row's ratios to the Socket.IO rows (both clients) of the same size and mode. */
 export function addRatios(rows: RunRow[]): void {
+  const serverPerFrame = (r: RunRow): number | undefined => finite(r.microsPerFrame?.servers);
   for (const row of rows.filter((r) => isChannels(r) && measured(r))) {
-    const reference = rows.find(
-      (r) => !isChannels(r) && measured(r) && r.sockets === row.sockets && r.mode === row.mode,
-    );
-    if (reference?.framesPerSecond) row.ratioToSocketIo = (row.framesPerSecond ?? 0) / reference.framesPerSecond;
+    const of = (system: SystemName): RunRow | undefined =>
+      rows.find((r) => r.system === system && measured(r) && r.sockets === row.sockets && r.mode === row.mode);
+    const cpuRatio = (reference: RunRow): number | undefined => {
+      const [mine, theirs] = [serverPerFrame(row), serverPerFrame(reference)];
+      return mine !== undefined && theirs ? mine / theirs : undefined;
+    };
+    const socketIo = of(SOCKET_IO);
+    if (socketIo?.framesPerSecond) {
+      row.ratioToSocketIo = (row.framesPerSecond ?? 0) / socketIo.framesPerSecond;
+      row.cpuRatioToSocketIo = cpuRatio(socketIo);
+    }
+    const engineIo = of(ENGINE_IO);
+    if (engineIo?.framesPerSecond) {
+      row.ratioToEngineIo = (row.framesPerSecond ?? 0) / engineIo.framesPerSecond;
+      row.cpuRatioToEngineIo = cpuRatio(engineIo);
+    }
   }
 }
 
@@ -67,6 +83,14 @@ export function evaluateGoals(rows: readonly RunRow[], sizes: readonly number[])
       detail: row?.ratioToSocketIo === undefined ? 'no comparison (a run failed)' : times(row.ratioToSocketIo),
     });
   }
+  // Against Socket.IO with the engine.io client (a client as light as ws), at the largest size.
+  const largest = sizes[sizes.length - 1];
+  const row = channels.find((r) => r.sockets === largest && r.mode === 'max');
+  goals.push({
+    goal: `frames/s ≥ ${FRAMES_GOAL}× Socket.IO with the engine.io client at the maximum rate, ${integer(largest)} sockets`,
+    met: row?.ratioToEngineIo !== undefined && row.ratioToEngineIo >= FRAMES_GOAL,
+    detail: row?.ratioToEngineIo === undefined ? 'no comparison (a run failed)' : times(row.ratioToEngineIo),
+  });
   // Client calls: one EVALSHA per group send, and at most one BLMPOP per interface process (fewer
   // when one pop takes several sends' entries). All commands: the script's inner calls must not
   // grow with members either (compared between the smallest and the largest size, paced).
@@ -105,7 +129,10 @@ const HEADER = [
   'delivery',
   'frames/s',
   'rounds',
-  'vs Socket.IO',
+  'vs SIO',
+  'CPU vs SIO',
+  'vs SIO eio',
+  'CPU vs SIO eio',
   'p50 ms',
   'p99 ms',
   'max ms',
@@ -129,15 +156,23 @@ export function formatBroadcast(rows: readonly RunRow[], goals: readonly Goal[],
     const head = [r.system, integer(r.sockets), modeName(r)];
     if (!measured(r) || !r.latencyMs || !r.cpu || !r.redis || !r.microsPerFrame)
       return [...head, `FAILED: ${r.error ?? 'no figures'}`];
-    const goal =
-      r.mode === 'max' && isChannels(r) ? ` ${(r.ratioToSocketIo ?? 0) >= FRAMES_GOAL ? 'ok' : 'MISSED'}` : '';
+    const goal = (value: number | undefined, largestOnly: boolean): string =>
+      r.mode === 'max' && (!largestOnly || r.sockets === settings.sizes[settings.sizes.length - 1])
+        ? ` ${(value ?? 0) >= FRAMES_GOAL ? 'ok' : 'MISSED'}`
+        : '';
+    const cpuTimes = (value: number | undefined): string => (value === undefined ? '—' : `${value.toFixed(2)}×`);
+    const vs = (system: SystemName, value: string): string =>
+      r.system === system ? 'ref' : isChannels(r) ? value : '';
     return [
       ...head,
       integer(r.sends ?? 0),
       delivery(r.deliveryRatio),
       integer(r.framesPerSecond ?? 0),
       r.roundFramesPerSecond?.length ? spread(r.roundFramesPerSecond) : '—',
-      isChannels(r) ? `${times(r.ratioToSocketIo)}${goal}` : 'ref',
+      vs(SOCKET_IO, `${times(r.ratioToSocketIo)}${goal(r.ratioToSocketIo, false)}`),
+      vs(SOCKET_IO, cpuTimes(r.cpuRatioToSocketIo)),
+      vs(ENGINE_IO, `${times(r.ratioToEngineIo)}${goal(r.ratioToEngineIo, true)}`),
+      vs(ENGINE_IO, cpuTimes(r.cpuRatioToEngineIo)),
       ms(r.latencyMs.p50),
       ms(r.latencyMs.p99),
       ms(r.latencyMs.max),
@@ -165,7 +200,8 @@ export function formatBroadcast(rows: readonly RunRow[], goals: readonly Goal[],
   });
   const cores = cpus().length;
   return [
-    `Group broadcast: N sockets on 2 server processes (N/2 each), held by 2 client processes (ws; ${SOCKET_IO_CLIENT === 'engine.io' ? 'for Socket.IO, its protocol by hand over ws' : 'socket.io-client on the websocket transport'}); ` +
+    `Group broadcast: N sockets on 2 server processes (N/2 each), held by 2 client processes (ws for nestjs-channels; Socket.IO twice: socket.io-client on the websocket transport, and "engine.io client" = its protocol by hand over ws, engine.io packets and 42[…] events, as light a client as ws); ` +
+      `vs SIO / vs SIO eio = nestjs-channels frames/s ÷ Socket.IO's with each client; CPU vs = server µs/frame ÷ theirs (above 1× = more server CPU per frame); ` +
       `nestjs-channels: Group.send from the bench process, runWorker adds each socket to the group on connect; ` +
       `Socket.IO: io.to(room).emit in server 1, @socket.io/redis-adapter carries it to server 2. ` +
       `${settings.rounds} rounds per mode, the systems taking turns, after ${settings.warmupMs / 1000} s warm-up: ` +

@@ -90,7 +90,7 @@ export async function measureRound(
   await system.record(firstN);
   const dir = settings.profileDir;
   const profiling = dir !== undefined && mode === 'max';
-  const tag = `broadcast-${system.name === 'Socket.IO' ? 'socketio' : 'channels'}-${system.sockets}-${mode}-r${round + 1}`;
+  const tag = `broadcast-${system.name === 'nestjs-channels' ? 'channels' : system.name === 'Socket.IO' ? 'socketio' : 'socketio-eio'}-${system.sockets}-${mode}-r${round + 1}`;
   if (profiling) await profile(system, 'start', (i) => join(dir, `${tag}-server${i + 1}.cpuprofile`));
   const before = await counters(admin, system);
   const meter = startCpuMeter();

@@ -8,7 +8,7 @@ import { measureRound, type RoundFigures } from './round';
 import type { BroadcastSettings } from './settings';
 import { SystemUnderTest, type SystemName } from './system';
 
-export const SYSTEMS: readonly SystemName[] = ['nestjs-channels', 'Socket.IO'];
+export const SYSTEMS: readonly SystemName[] = ['nestjs-channels', 'Socket.IO', 'Socket.IO, engine.io client'];
 const MODES: readonly Mode[] = ['paced', 'max'];
 
 /**
@@ -21,11 +21,13 @@ const MODES: readonly Mode[] = ['paced', 'max'];
 const PATH_COMMANDS: Record<SystemName, ReadonlySet<string>> = {
   'nestjs-channels': new Set(['evalsha', 'eval', 'blmpop']),
   'Socket.IO': new Set(['publish']),
+  'Socket.IO, engine.io client': new Set(['publish']),
 };
 /** Commands of the other system's (or the channels worker's) idle receive loops, never counted. */
 const IDLE_COMMANDS: Record<SystemName, ReadonlySet<string>> = {
   'nestjs-channels': new Set(['blpop', 'publish']),
   'Socket.IO': new Set(['blpop', 'blmpop', 'evalsha', 'eval']),
+  'Socket.IO, engine.io client': new Set(['blpop', 'blmpop', 'evalsha', 'eval']),
 };
 
 export interface RunRow {
@@ -81,8 +83,14 @@ export interface RunRow {
   };
   /** CPU per delivered frame, µs: independent of how the machine's CPU was shared out. */
   microsPerFrame?: { servers: number; clients: number; redis: number };
-  /** frames/s ÷ Socket.IO's at the same size and mode. */
+  /** frames/s ÷ Socket.IO's (socket.io-client) at the same size and mode. */
   ratioToSocketIo?: number;
+  /** Server µs per frame ÷ Socket.IO's (socket.io-client), same size and mode. */
+  cpuRatioToSocketIo?: number;
+  /** frames/s ÷ Socket.IO's with the engine.io client, same size and mode. */
+  ratioToEngineIo?: number;
+  /** Server µs per frame ÷ Socket.IO's with the engine.io client. */
+  cpuRatioToEngineIo?: number;
 }
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
@@ -214,8 +222,9 @@ export async function runSize(
       const rounds = new Map<SystemName, RoundFigures[]>(SYSTEMS.map((name) => [name, []]));
       const modeErrors = new Map<SystemName, string>();
       for (let round = 0; round < settings.rounds; round++) {
-        // Alternate who goes first, so neither always follows the other's leftovers.
-        const order = round % 2 === 0 ? live() : [...live()].reverse();
+        // Rotate who goes first, so none always follows the same one's leftovers.
+        const all = live();
+        const order = [...all.slice(round % all.length), ...all.slice(0, round % all.length)];
         for (const system of order) {
           if (modeErrors.has(system.name)) continue;
           process.stderr.write(`broadcast: ${system.name}, ${sockets} sockets, ${mode}, round ${round + 1}\n`);
