@@ -13,6 +13,12 @@ export interface ReceiveOptions {
 
 export type ReceiveResult = [channel: string, message: ChannelMessage] | [channel: null, message: null];
 
+/** `receiveMany` (the `batch` extension): `receive`'s options and the most messages to take. */
+export interface ReceiveManyOptions extends ReceiveOptions {
+  /** The most messages to take at once (a worker's free consumer slots): a positive integer. */
+  max: number;
+}
+
 /**
  * Keys of the ASGI statistics extension; a layer returns any subset. The last two are this
  * library's, counted by each layer instance (the Redis layer's `globalStatistics`):
@@ -73,6 +79,12 @@ export interface ChannelLayer {
   sendMany?(messages: ReadonlyArray<readonly [channel: string, message: ChannelMessage]>): Promise<boolean[]>;
   /** Takes one message from any of `channels` (`prefix!` for process-specific channels). */
   receive(channels: readonly string[], options?: ReceiveOptions): Promise<ReceiveResult>;
+  /**
+   * The `batch` extension: takes up to `max` messages, waiting (as `receive`) only while there is
+   * none; `[]` when the wait ends empty. Never takes more than `max`, so a worker holds only what it
+   * can start now and an idle worker elsewhere is not starved. Each channel's order holds.
+   */
+  receiveMany?(channels: readonly string[], options: ReceiveManyOptions): Promise<Array<[string, ChannelMessage]>>;
   /** A new unused single-reader channel name: `pattern` (ending in `?`) plus a random suffix. */
   newChannel(pattern: string): Promise<string>;
 

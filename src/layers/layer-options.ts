@@ -75,3 +75,11 @@ export function receiveWaitMs(block: boolean | undefined, timeout: number | unde
   }
   return seconds * 1000;
 }
+
+/** `receiveMany`'s `max`, checked: a positive integer. */
+export function assertMax(max: unknown): number {
+  if (typeof max !== 'number' || !Number.isInteger(max) || max < 1) {
+    throw new TypeError(`receiveMany() max must be a positive integer, got ${String(max)}`);
+  }
+  return max;
+}

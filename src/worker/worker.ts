@@ -91,6 +91,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** How many receives this worker keeps waiting on its layer (at most its concurrency). */
   get receiveLoops(): number {
+    // A layer that receives in batches needs one loop: it takes every free slot at once.
+    if (this.layer.receiveMany) return 1;
     return Math.min(this.concurrency, RECEIVE_LOOPS);
   }
 
@@ -155,7 +157,44 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * message per round trip whatever its concurrency.
    */
   private async run(): Promise<void> {
+    if (this.layer.receiveMany) return this.batchLoop();
     await Promise.all(Array.from({ length: this.receiveLoops }, () => this.receiveLoop()));
+  }
+
+  /**
+   * With a layer that receives in batches: one loop takes as many messages as there are free
+   * slots (never more, so an idle worker elsewhere gets the rest) and starts them all.
+   */
+  private async batchLoop(): Promise<void> {
+    const signal = this.stopping.signal;
+    while (!signal.aborted) {
+      const free = this.concurrency - this.inFlight.size;
+      if (free <= 0) {
+        await Promise.race(this.inFlight);
+        continue;
+      }
+      this.receiving++;
+      let received: Array<[string, ChannelMessage]>;
+      try {
+        received = await this.layer.receiveMany!(this.channels, { max: free, block: true, timeout: 5, signal });
+      } catch (error) {
+        if (signal.aborted) break;
+        this.logger.error(`Receive failed on layer "${this.alias}": ${(error as Error).message}`);
+        await sleep(500);
+        continue;
+      } finally {
+        this.receiving--;
+      }
+      for (const [channel, content] of received) this.startJob(channel, content);
+    }
+  }
+
+  private startJob(channel: string, content: ChannelMessage): void {
+    const job = this.handle(channel, content).catch((error: unknown) =>
+      this.logger.error(`Unexpected worker failure on "${channel}": ${String(error)}`),
+    );
+    this.inFlight.add(job);
+    void job.finally(() => this.inFlight.delete(job));
   }
 
   private async receiveLoop(): Promise<void> {
@@ -179,12 +218,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         this.receiving--;
       }
       const [channel, content] = received;
-      if (channel === null) continue;
-      const job = this.handle(channel, content).catch((error: unknown) =>
-        this.logger.error(`Unexpected worker failure on "${channel}": ${String(error)}`),
-      );
-      this.inFlight.add(job);
-      void job.finally(() => this.inFlight.delete(job));
+      if (channel !== null) this.startJob(channel, content);
     }
   }
 

@@ -2,12 +2,14 @@ import type {
   GroupsChannelLayer,
   LayerExtension,
   LayerStatistics,
+  ReceiveManyOptions,
   ReceiveOptions,
   ReceiveResult,
 } from '../channel-layer';
 import { ChannelFull, ChannelLayerClosed, MessageTooLarge } from '../errors';
 import { FifoQueue } from '../fifo-queue';
 import {
+  assertMax,
   resolveLayerOptions,
   receiveWaitMs,
   type ChannelLayerOptions,
@@ -116,6 +118,23 @@ export class InMemoryChannelLayer implements GroupsChannelLayer {
     if (waitMs <= 0 || options.signal?.aborted) return [null, null];
     const entry = await this.waiters.wait(channels, waitMs, options.signal);
     return entry ? [entry.channel, entry.message] : [null, null];
+  }
+
+  async receiveMany(
+    channels: readonly string[],
+    options: ReceiveManyOptions,
+  ): Promise<Array<[string, ChannelMessage]>> {
+    const max = assertMax(options.max);
+    const first = await this.receive(channels, options);
+    if (first[0] === null) return [];
+    const taken: Array<[string, ChannelMessage]> = [first];
+    const now = Date.now();
+    for (let i = 0; taken.length < max && i < channels.length;) {
+      const entry = this.takeFrom(channels[i], now);
+      if (entry) taken.push([entry.channel, entry.message]);
+      else i++;
+    }
+    return taken;
   }
 
   async newChannel(pattern: string): Promise<string> {

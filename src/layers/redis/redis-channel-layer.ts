@@ -4,12 +4,13 @@ import type {
   GroupsChannelLayer,
   LayerExtension,
   LayerStatistics,
+  ReceiveManyOptions,
   ReceiveOptions,
   ReceiveResult,
 } from '../channel-layer';
 import { ChannelFull, ChannelLayerClosed, LayerUnavailable, MessageTooLarge } from '../errors';
 import { FifoQueue } from '../fifo-queue';
-import { receiveWaitMs, resolveLayerOptions, type ResolvedLayerOptions } from '../layer-options';
+import { assertMax, receiveWaitMs, resolveLayerOptions, type ResolvedLayerOptions } from '../layer-options';
 import type { ChannelMessage } from '../channel-message';
 import {
   assertChannelName,
@@ -112,7 +113,7 @@ export class RedisChannelLayer implements GroupsChannelLayer {
   /** Sends of the current tick, per host, flushed together at its end (one script call per host). */
   private readonly outgoing = new Map<RedisShard, PendingSend[]>();
   private readonly stateListeners = new Set<(reason: string) => void>();
-  private readonly blockingReceives = new Set<Promise<ReceiveResult>>();
+  private readonly blockingReceives = new Set<Promise<unknown>>();
   /** Messages popped and dropped unread (undecryptable), and the log throttle of those drops. */
   private droppedMessages = 0;
   private droppedUnlogged = 0;
@@ -272,6 +273,34 @@ export class RedisChannelLayer implements GroupsChannelLayer {
     if (waitMs <= 0) return this.receiveNow(plan);
     // Blocking receives are awaited by close(), which interrupts them first.
     const receiving = this.receiveBlocking(plan, waitMs, options.signal);
+    this.blockingReceives.add(receiving);
+    try {
+      return await receiving;
+    } finally {
+      this.blockingReceives.delete(receiving);
+    }
+  }
+
+  /**
+   * Up to `max` messages: what this process already holds, else one blocking pop that takes up to
+   * `max` entries of the first list with any (BLMPOP COUNT, Redis 7), never more.
+   */
+  async receiveMany(
+    channels: readonly string[],
+    options: ReceiveManyOptions,
+  ): Promise<Array<[string, ChannelMessage]>> {
+    this.assertOpen();
+    assertReceiveChannels(channels);
+    const max = assertMax(options.max);
+    const waitMs = receiveWaitMs(options.block, options.timeout);
+    const taken = this.takeStashedUpTo(channels, max);
+    if (taken.length > 0) return taken;
+    const plan = this.receivePlan(channels);
+    if (waitMs <= 0) {
+      const [channel, message] = await this.receiveNow(plan);
+      return channel === null ? [] : [[channel, message]];
+    }
+    const receiving = this.receiveManyBlocking(plan, channels, max, waitMs, options.signal);
     this.blockingReceives.add(receiving);
     try {
       return await receiving;
@@ -524,6 +553,44 @@ export class RedisChannelLayer implements GroupsChannelLayer {
     }
   }
 
+  private async receiveManyBlocking(
+    plan: readonly ShardPlan[],
+    channels: readonly string[],
+    max: number,
+    waitMs: number,
+    signal?: AbortSignal,
+  ): Promise<Array<[string, ChannelMessage]>> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0 || signal?.aborted || this.closed) return [];
+      const started = Date.now();
+      const popped = await this.blockingPop(plan, Math.min(remaining, MAX_BLOCK_MS), signal, max);
+      const taken: Array<[string, ChannelMessage]> = [];
+      for (const { shard, entry } of popped) {
+        // Past `max` (entries won in a race on other hosts), kept for the next receives.
+        const opened = this.open(shard, entry, true, taken.length >= max);
+        if (opened && opened[0] !== null) taken.push(opened);
+      }
+      taken.push(...this.takeStashedUpTo(channels, max - taken.length));
+      if (taken.length > 0) return taken;
+      if (popped.length === 0 && !this.closed && Date.now() - started < Math.min(remaining, MAX_BLOCK_MS) / 2) {
+        await new Promise((resolve) => setTimeout(resolve, Math.min(OUTAGE_BACKOFF_MS, remaining)));
+      }
+    }
+  }
+
+  /** Up to `max` messages this process already holds for `channels`. */
+  private takeStashedUpTo(channels: readonly string[], max: number): Array<[string, ChannelMessage]> {
+    const taken: Array<[string, ChannelMessage]> = [];
+    while (taken.length < max) {
+      const [channel, message] = this.takeStashed(channels) ?? [null, null];
+      if (channel === null) break;
+      taken.push([channel, message]);
+    }
+    return taken;
+  }
+
   /**
    * Blocks on every host of the plan at once; the first answer cancels the others. Lists only
    * this process reads (`!` and `?` channels) are popped in batches, the rest kept for the next
@@ -533,8 +600,10 @@ export class RedisChannelLayer implements GroupsChannelLayer {
     plan: readonly ShardPlan[],
     ms: number,
     signal?: AbortSignal,
+    /** Entries to pop from normal channels at most (a worker's free slots); single-reader lists take a batch. */
+    most = 1,
   ): Promise<Array<{ shard: RedisShard; entry: PoppedEntry }>> {
-    const count = plan.every(({ bases }) => bases.every(isSingleReader)) ? SINGLE_READER_BATCH : 1;
+    const count = plan.every(({ bases }) => bases.every(isSingleReader)) ? Math.max(SINGLE_READER_BATCH, most) : most;
     if (plan.length === 1) {
       // The common case (one host): no race to arrange.
       const { shard, bases } = plan[0];
