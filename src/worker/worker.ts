@@ -69,6 +69,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly unroutedSeen = new Set<string>();
   private readonly droppedLog = new BurstLogger(this.logger, 'held sends dropped');
   private readonly inFlight = new Set<Promise<void>>();
+  /** Resolved when an in-flight job ends: what receive loops wait on while every slot is taken. */
+  private slotFreed: { promise: Promise<void>; resolve: () => void } | undefined;
   /** Receive loops waiting on the layer right now (each holds a concurrency slot). */
   private receiving = 0;
   private readonly stopping = new AbortController();
@@ -152,9 +154,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   /**
-   * Several receive loops share the concurrency: a layer that answers over the network (Redis)
-   * brings one message per round trip and loop, so one loop alone would cap the worker at one
-   * message per round trip whatever its concurrency.
+   * A layer that receives in batches: one loop. Otherwise several receive loops share the
+   * concurrency: a layer that answers over the network brings one message per round trip and
+   * loop, so one loop alone would cap the worker at one message per round trip.
    */
   private async run(): Promise<void> {
     if (this.layer.receiveMany) return this.batchLoop();
@@ -170,7 +172,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     while (!signal.aborted) {
       const free = this.concurrency - this.inFlight.size;
       if (free <= 0) {
-        await Promise.race(this.inFlight);
+        await this.nextFreeSlot();
         continue;
       }
       this.receiving++;
@@ -190,11 +192,17 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   private startJob(channel: string, content: ChannelMessage): void {
-    const job = this.handle(channel, content).catch((error: unknown) =>
-      this.logger.error(`Unexpected worker failure on "${channel}": ${String(error)}`),
+    const job: Promise<void> = this.handle(channel, content).then(
+      () => this.jobDone(job),
+      (error: unknown) => {
+        try {
+          this.logger.error(`Unexpected worker failure on "${channel}": ${String(error)}`);
+        } finally {
+          this.jobDone(job);
+        }
+      },
     );
     this.inFlight.add(job);
-    void job.finally(() => this.inFlight.delete(job));
   }
 
   private async receiveLoop(): Promise<void> {
@@ -202,7 +210,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     while (!signal.aborted) {
       // A slot is taken before receiving, so loops waiting at once cannot overshoot the concurrency.
       if (this.inFlight.size + this.receiving >= this.concurrency) {
-        await Promise.race(this.inFlight);
+        await this.nextFreeSlot();
         continue;
       }
       this.receiving++;
@@ -220,6 +228,23 @@ export class Worker extends EventEmitter<WorkerEvents> {
       const [channel, content] = received;
       if (channel !== null) this.startJob(channel, content);
     }
+  }
+
+  /** One promise shared by every loop waiting for a slot (not a Promise.race over the jobs each time). */
+  private nextFreeSlot(): Promise<void> {
+    if (!this.slotFreed) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((done) => (resolve = done));
+      this.slotFreed = { promise, resolve };
+    }
+    return this.slotFreed.promise;
+  }
+
+  private jobDone(job: Promise<void>): void {
+    this.inFlight.delete(job);
+    const waiting = this.slotFreed;
+    this.slotFreed = undefined;
+    waiting?.resolve();
   }
 
   /** Runs the consumer and flushes its sends; returns what it threw that the worker did not handle. */
