@@ -1,5 +1,6 @@
 // `npm run bench`: layer send → receive and consumer dispatch benchmarks, then WebSocket echo and
 // HTTP through the interface servers; prints their tables, writes bench/results/latest.json.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRedisServer } from '../test/support/redis-server';
@@ -14,6 +15,32 @@ import type { ScenarioOutcome } from './scenario-outcome';
 import { LAYERS_SECTION, SECTIONS } from './sections';
 import { connect, disconnect, inMemoryTarget, rawIoredisTarget, redisLayerTarget } from './targets';
 import { startWorkerProcess, type WorkerProcess } from './worker-process';
+
+// `--node 24`: the whole bench on Node 24 (scripts/node24.mjs installs it into .node24/ when missing):
+// this process runs itself again under that binary, and the processes it starts follow (they run
+// process.execPath). Ctrl-C reaches the child (same process group), which cleans up; its exit code is ours.
+const NODE_OPTION_AT = process.argv.indexOf('--node', 2);
+if (NODE_OPTION_AT !== -1) {
+  const major = process.argv[NODE_OPTION_AT + 1];
+  if (major !== '24') {
+    console.error(`--node takes 24 (without it the bench runs on the Node that started it); got "${major ?? ''}"`);
+    process.exit(1);
+  }
+  if (!process.version.startsWith(`v${major}.`)) {
+    const install = spawnSync(process.execPath, [join(__dirname, '..', 'scripts', 'node24.mjs')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      encoding: 'utf8',
+    });
+    if (install.status !== 0) process.exit(1);
+    const args = process.argv.slice(2).filter((_, i) => i !== NODE_OPTION_AT - 2 && i !== NODE_OPTION_AT - 1);
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => undefined);
+    const bench = spawnSync(install.stdout.trim(), [...process.execArgv, process.argv[1], ...args], {
+      stdio: 'inherit',
+    });
+    process.exit(bench.status ?? 1);
+  }
+}
+process.stderr.write(`bench: Node ${process.version} (${process.execPath})\n`);
 
 const IN_FLIGHT = [1, 16, 256] as const;
 const ROUNDS = 5;
@@ -99,7 +126,7 @@ async function stopWorker(worker: Promise<WorkerProcess>): Promise<void> {
 function selectedSections(argv: readonly string[]): Set<string> {
   const names = [LAYERS_SECTION, ...SECTIONS.map((section) => section.name)];
   if (argv.includes('--help')) {
-    console.log(`npm run bench [-- --only <${names.join('|')}>[,…]]`);
+    console.log(`npm run bench [-- --only <${names.join('|')}>[,…]] [--node 24]`);
     console.log(`  ${LAYERS_SECTION}: layer send → receive and consumer dispatch`);
     for (const section of SECTIONS) console.log(`  ${section.name}: ${section.describe}`);
     process.exit(0);
