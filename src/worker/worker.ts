@@ -36,6 +36,9 @@ const FLUSH_DEADLINE_MS = 2000;
 const REQUEUE_ATTEMPTS = 10;
 /** Receive loops per worker (at most its concurrency). */
 const RECEIVE_LOOPS = 4;
+
+/** Takes up to `free` messages (one loop's receive), waiting while there is none. */
+type TakeMessages = (free: number) => Promise<Array<[string, ChannelMessage]>>;
 const REQUEUE_RETRY_MS = 50;
 /**
  * Messages a client can make for a path nobody serves (a refused or unrouted socket's connect and
@@ -159,18 +162,25 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * loop, so one loop alone would cap the worker at one message per round trip.
    */
   private async run(): Promise<void> {
-    if (this.layer.receiveMany) return this.batchLoop();
-    await Promise.all(Array.from({ length: this.receiveLoops }, () => this.receiveLoop()));
+    const options = { block: true, timeout: 5, signal: this.stopping.signal };
+    const take: TakeMessages = this.layer.receiveMany
+      ? (free) => this.layer.receiveMany!(this.channels, { ...options, max: free })
+      : async () => {
+          const [channel, content] = await this.layer.receive(this.channels, options);
+          return channel === null ? [] : [[channel, content]];
+        };
+    await Promise.all(Array.from({ length: this.receiveLoops }, () => this.receiveLoop(take)));
   }
 
   /**
-   * With a layer that receives in batches: one loop takes as many messages as there are free
-   * slots (never more, so an idle worker elsewhere gets the rest) and starts them all.
+   * Takes messages while there are free slots and starts each. A slot is taken before receiving,
+   * so loops waiting at once cannot overshoot the concurrency; a batching layer's one loop asks
+   * for every free slot at once (never more, so an idle worker elsewhere gets the rest).
    */
-  private async batchLoop(): Promise<void> {
+  private async receiveLoop(take: TakeMessages): Promise<void> {
     const signal = this.stopping.signal;
     while (!signal.aborted) {
-      const free = this.concurrency - this.inFlight.size;
+      const free = this.concurrency - this.inFlight.size - this.receiving;
       if (free <= 0) {
         await this.nextFreeSlot();
         continue;
@@ -178,7 +188,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.receiving++;
       let received: Array<[string, ChannelMessage]>;
       try {
-        received = await this.layer.receiveMany!(this.channels, { max: free, block: true, timeout: 5, signal });
+        received = await take(free);
       } catch (error) {
         if (signal.aborted) break;
         this.logger.error(`Receive failed on layer "${this.alias}": ${(error as Error).message}`);
@@ -203,31 +213,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
       },
     );
     this.inFlight.add(job);
-  }
-
-  private async receiveLoop(): Promise<void> {
-    const signal = this.stopping.signal;
-    while (!signal.aborted) {
-      // A slot is taken before receiving, so loops waiting at once cannot overshoot the concurrency.
-      if (this.inFlight.size + this.receiving >= this.concurrency) {
-        await this.nextFreeSlot();
-        continue;
-      }
-      this.receiving++;
-      let received: Awaited<ReturnType<ChannelLayer['receive']>>;
-      try {
-        received = await this.layer.receive(this.channels, { block: true, timeout: 5, signal });
-      } catch (error) {
-        if (signal.aborted) break;
-        this.logger.error(`Receive failed on layer "${this.alias}": ${(error as Error).message}`);
-        await sleep(500);
-        continue;
-      } finally {
-        this.receiving--;
-      }
-      const [channel, content] = received;
-      if (channel !== null) this.startJob(channel, content);
-    }
   }
 
   /** One promise shared by every loop waiting for a slot (not a Promise.race over the jobs each time). */
