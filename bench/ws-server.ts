@@ -170,6 +170,30 @@ async function popBatch(redis: Redis, key: string): Promise<string[]> {
 }
 
 /**
+ * Listens on `port` for a relay's interface; the stop it returns ends the pop loop (`stopLoop`),
+ * the sockets and the server, then the Redis connections.
+ */
+async function listenRelay(
+  port: number,
+  server: ReturnType<typeof createServer>,
+  wss: WebSocketServer,
+  loop: Promise<void>,
+  [blocking, commands]: [Redis, Redis],
+  stopLoop: () => void,
+): Promise<() => Promise<void>> {
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
+  return async () => {
+    stopLoop();
+    for (const client of wss.clients) client.terminate();
+    wss.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await loop;
+    blocking.disconnect();
+    await commands.quit();
+  };
+}
+
+/**
  * A naive, unbatched design that carries frames over Redis: plain `ws`, one RPUSH per frame, a
  * relay process moving it back with BLPOP + RPUSH, and one BLPOP loop pushing replies to sockets.
  * No routing, no envelopes, no expiry: what is left is Redis and the processes' wake-ups.
@@ -196,16 +220,7 @@ async function redisRelayInterface(port: number, redisUrl: string): Promise<() =
       sockets.get(id)?.send(text);
     }
   })();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
-  return async () => {
-    closing = true;
-    for (const client of wss.clients) client.terminate();
-    wss.close();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await loop;
-    blocking.disconnect();
-    await commands.quit();
-  };
+  return listenRelay(port, server, wss, loop, [blocking, commands], () => (closing = true));
 }
 
 async function redisRelayWorker(redisUrl: string): Promise<() => Promise<void>> {
@@ -283,16 +298,7 @@ async function batchedRelayInterface(port: number, redisUrl: string): Promise<()
       }
     }
   })();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
-  return async () => {
-    closing = true;
-    for (const client of wss.clients) client.terminate();
-    wss.close();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await loop;
-    blocking.disconnect();
-    await commands.quit();
-  };
+  return listenRelay(port, server, wss, loop, [blocking, commands], () => (closing = true));
 }
 
 /** The batched relay's middle: BLMPOP up to 256 frames, RPUSH them all back in one command. */
