@@ -34,16 +34,42 @@ export function serveConnectRequests(server: Server, http: HttpInterface, limits
       server.emit('request', request, response);
       return;
     }
-    void readConnectBody(request, socket, head, limits).then(
-      (body) => {
-        // Node gives a CONNECT request no body stream (what follows its head is tunnel data):
-        // the declared body, read here, is handed over as a parser would have left it.
-        (request as IncomingMessage & { rawBody?: Buffer }).rawBody = body;
-        http.handle(request, response).catch(() => socket.destroy());
-      },
-      () => socket.destroy(),
-    );
+    void serveWithBody(request, response, socket, head, http, limits);
   });
+}
+
+/**
+ * Reads a CONNECT request's declared body within the process's body budget (as every body over
+ * channels), then hands the request over as a parser would have left it: Node gives a CONNECT
+ * request no body stream, what follows its head being tunnel data.
+ */
+async function serveWithBody(
+  request: IncomingMessage,
+  response: ServerResponse,
+  socket: Duplex,
+  head: Buffer,
+  http: HttpInterface,
+  limits: ConnectLimits,
+): Promise<void> {
+  const declared = Number(request.headers['content-length'] ?? 0);
+  const reserved = Number.isInteger(declared) && declared > 0 && declared <= limits.maxBodySize ? declared : 0;
+  if (reserved > 0 && !(await http.takeBodyBytes(reserved))) {
+    response.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '1' });
+    response.end('The server is busy: try again later');
+    return;
+  }
+  let body: Buffer;
+  try {
+    body = await readConnectBody(request, socket, head, limits);
+  } catch {
+    socket.destroy();
+    return;
+  } finally {
+    // The exchange takes its own share of the budget for the body it is handed.
+    http.releaseBodyBytes(reserved);
+  }
+  (request as IncomingMessage & { rawBody?: Buffer }).rawBody = body;
+  await http.handle(request, response).catch(() => socket.destroy());
 }
 
 /** The `Content-Length` bytes that follow a CONNECT request's head (none when it declares none or too many). */

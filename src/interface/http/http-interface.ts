@@ -64,6 +64,18 @@ export class HttpInterface {
     return this.context.budget.inUse;
   }
 
+  /**
+   * Room for `bytes` of a body read outside an exchange (a CONNECT request's), from the process's
+   * body budget, waiting up to `backpressureTimeout`; give it back with `releaseBodyBytes`.
+   */
+  takeBodyBytes(bytes: number): Promise<boolean> {
+    return this.context.budget.take(bytes, this.context.settings.backpressureTimeoutMs);
+  }
+
+  releaseBodyBytes(bytes: number): void {
+    this.context.budget.release(bytes);
+  }
+
   /** Whether the request goes over channels: every one in `all` mode, else those a route takes. */
   wants(request: IncomingMessage): boolean {
     if (isForwardedRequest(request)) return false; // a worker running the controllers for a message
