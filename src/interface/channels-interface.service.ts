@@ -140,7 +140,16 @@ export class ChannelsInterfaceService implements FallbackRouteSource, OnApplicat
     if (http !== false) {
       const { layer, router } = this.registry.get(http.layer);
       const dispatcher = this.dispatcher(http.layer);
-      this.httpInterface = new HttpInterface(layer, router, dispatcher, http, this.sender(http.layer), this.counters);
+      const routed = router.channels;
+      this.httpInterface = new HttpInterface(
+        layer,
+        router,
+        dispatcher,
+        http,
+        this.sender(http.layer),
+        this.counters,
+        routed.length === 0 || routed.includes('http.disconnect'),
+      );
       limitRequestTimes(server, http);
       serveConnectRequests(server, this.httpInterface, http);
       if (this.adapterHost.httpAdapter.getType() === 'fastify') this.hookIntoFastify(this.httpInterface);

@@ -186,4 +186,31 @@ describe('FairSender', () => {
     await sender.whenIdle(1000);
     expect((await layer.channelStatistics('work')).messages_pending).toBe(100);
   });
+  it('withdraws a message that has not reached the layer, telling its sender, and keeps the rest in order', async () => {
+    layer = new InMemoryChannelLayer({ capacity: 2 });
+    const sender = new FairSender(layer);
+    const queue = sender.queue({ failed: () => undefined }, 5000);
+    const heard: Array<FairSendFailure | undefined> = [];
+    const handles = [0, 1, 2, 3, 4].map((n) =>
+      queue.push('work', { from: 'q', n }, 10, (failure) => (heard[n] = failure)),
+    );
+    await sleep(30);
+    // Two are in the (full) channel; n=2 is the parked head, n=3 and n=4 wait behind it.
+    expect(queue.withdraw(handles[0])).toBe(false);
+    expect(queue.withdraw(handles[2])).toBe(true);
+    expect(queue.withdraw(handles[2])).toBe(false);
+    expect(queue.withdraw(handles[4])).toBe(true);
+    expect(heard[2]).toEqual({ reason: 'dropped', channel: 'work' });
+    expect(heard[4]).toEqual({ reason: 'dropped', channel: 'work' });
+    expect([queue.pending, queue.pendingBytes, sender.pending]).toEqual([1, 10, 1]);
+    const received: string[] = [];
+    while (received.length < 3) {
+      const [, message] = await layer.receive(['work'], { block: true, timeout: 2 });
+      received.push(`${String(message?.from)}${String(message?.n)}`);
+    }
+    await sender.whenIdle(1000);
+    expect(received).toEqual(['q0', 'q1', 'q3']);
+    expect((await layer.receive(['work']))[0]).toBeNull();
+    expect(heard[3]).toBeUndefined();
+  });
 });

@@ -9,7 +9,9 @@ import {
   readHttpRequest,
   sendHttpResponse,
   encodeHttpResponse,
+  getChannelLayerToken,
   type ChannelsModuleOptions,
+  type GroupsChannelLayer,
   type Message,
 } from '../../src';
 
@@ -192,5 +194,97 @@ describe('HTTP over channels with a full layer', () => {
     expect(Date.now() - started).toBeLessThan(1500);
     expect((await first).status).toBe(503);
     await app.close();
+  });
+});
+
+/** An app with no `http.disconnect` consumer, as most are. */
+@Injectable()
+class NoDisconnectConsumers {
+  @Consumer('http.request', { path: /^\/hang$/ })
+  hang(): void {}
+
+  @Consumer('http.request', { path: /^\/echo$/ })
+  async echo(message: Message): Promise<void> {
+    await sendHttpResponse(message, { body: 'ok' });
+  }
+}
+
+async function startApp(
+  consumers: Array<new () => unknown>,
+  options: ChannelsModuleOptions,
+): Promise<{ app: INestApplication; url: string; layer: GroupsChannelLayer }> {
+  @Module({ imports: [ChannelsModule.forRoot(options)], providers: consumers })
+  class LeavingApp {}
+  const moduleRef = await Test.createTestingModule({ imports: [LeavingApp] }).compile();
+  const app = moduleRef.createNestApplication({ logger: ['error'] });
+  await app.listen(0, '127.0.0.1');
+  const layer = app.get<GroupsChannelLayer>(getChannelLayerToken());
+  return { app, url: (await app.getUrl()).replace('[::1]', '127.0.0.1'), layer };
+}
+
+/** Starts a GET and destroys it after `ms`, as a client that gives up (autocannon's end of run). */
+async function abandon(url: string, path: string, ms: number): Promise<void> {
+  const { port } = new URL(url);
+  const req = httpRequest({ host: '127.0.0.1', port, path, agent: false });
+  req.on('error', () => undefined);
+  req.end();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  req.destroy();
+}
+
+describe('HTTP clients that leave', () => {
+  it('sends no http.disconnect nobody consumes: later requests of the same client are not held behind them', async () => {
+    // backpressureTimeout 1 s: a request held behind unread disconnects would be answered 503.
+    const { app, url, layer } = await startApp([NoDisconnectConsumers], {
+      interface: { http: { backpressureTimeout: 1, maxRequestsPerClient: 1000 } },
+    });
+    try {
+      // More than the 32 messages a process may keep unread in one channel.
+      await Promise.all(Array.from({ length: 60 }, () => abandon(url, '/hang', 150)));
+      const answers = await Promise.all(Array.from({ length: 10 }, () => fetch(`${url}/echo`)));
+      expect(answers.map((answer) => answer.status)).toEqual(Array(10).fill(200));
+      expect((await layer.channelStatistics('http.disconnect')).messages_pending ?? 0).toBe(0);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('takes back a request whose turn had not come: the app never sees it, nor its disconnect', async () => {
+    const seen: string[] = [];
+    @Injectable()
+    class Recording {
+      @Consumer('http.request', { path: /^\/slot$/ })
+      slot(message: Message): void {
+        seen.push(`request ${String(message.content.path)}`);
+      }
+
+      @Consumer('http.disconnect')
+      gone(message: Message): void {
+        seen.push(`disconnect ${String(message.content.path)}`);
+      }
+    }
+    // Capacity 1 and no worker: the first request fills http.request, the second waits its turn.
+    const { app, url, layer } = await startApp([Recording], {
+      layers: { default: { options: { capacity: 1 } } },
+      worker: { enabled: false },
+      interface: { http: { backpressureTimeout: 5 } },
+    });
+    try {
+      const first = abandon(url, '/slot', 300);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await abandon(url, '/slot', 100);
+      await first;
+      // Only the first request reached the layer; the second was withdrawn from its queue.
+      const [channel, message] = await layer.receive(['http.request']);
+      expect(channel).toBe('http.request');
+      expect(message?.path).toBe('/slot');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect((await layer.receive(['http.request']))[0]).toBeNull();
+      const disconnects = await layer.channelStatistics('http.disconnect');
+      expect(disconnects.messages_pending).toBe(1);
+      expect(seen).toEqual([]);
+    } finally {
+      await app.close();
+    }
   });
 });

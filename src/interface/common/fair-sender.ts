@@ -31,6 +31,11 @@ interface Item {
   settled: ((failure?: FairSendFailure) => void) | undefined;
 }
 
+/** A message in a FairQueue, as its sender holds it: something to `withdraw`. */
+export interface QueuedMessage {
+  readonly channel: string;
+}
+
 /** First and longest wait before a full channel is tried again. */
 const FIRST_RETRY_MS = 2;
 const LAST_RETRY_MS = 100;
@@ -68,11 +73,43 @@ export class FairQueue {
    * Queues a message for `channel`; `bytes` is what it counts for against the owner's limits, and
    * `settled` (if given) hears once whether it was sent.
    */
-  push(channel: string, content: ChannelMessage, bytes = 0, settled?: (failure?: FairSendFailure) => void): void {
-    this.items.push({ channel, content, bytes, settled });
+  push(
+    channel: string,
+    content: ChannelMessage,
+    bytes = 0,
+    settled?: (failure?: FairSendFailure) => void,
+  ): QueuedMessage {
+    const item: Item = { channel, content, bytes, settled };
+    this.items.push(item);
     this.pendingBytes += bytes;
     this.sender.queued(1);
     this.sender.wake(this);
+    return item;
+  }
+
+  /**
+   * Takes back a message that has not reached the layer (its sender left: an HTTP client gone
+   * before its request's turn came); its `settled` hears it was dropped. False when it is with the
+   * layer already, or was sent or dropped before.
+   */
+  withdraw(message: QueuedMessage): boolean {
+    const at = this.items.indexOf(message as Item, this.head);
+    const wasHead = at === this.head;
+    if (at < 0 || (wasHead && this.busy)) return false;
+    const [item] = this.items.splice(at, 1);
+    this.pendingBytes -= item.bytes;
+    this.sender.queued(-1);
+    if (this.head === this.items.length) {
+      this.items.length = 0;
+      this.head = 0;
+    }
+    if (wasHead) {
+      this.waitingSince = undefined;
+      // Its next message (if any) is not the one that was waiting: it takes its turn afresh.
+      this.sender.requeue(this);
+    }
+    item.settled?.({ reason: 'dropped', channel: item.channel });
+    return true;
   }
 
   /**

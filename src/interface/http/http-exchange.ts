@@ -7,7 +7,7 @@ import { BODY_CHUNK } from '../../http/body-chunk';
 import { HTTP_BODY_CHANNEL_PATTERN } from '../../http/body-channel';
 import type { BurstLogger } from '../../logging/burst-logger';
 import { printable } from '../../logging/printable';
-import type { FairQueue, FairSendFailure } from '../common/fair-sender';
+import type { FairQueue, FairSendFailure, QueuedMessage } from '../common/fair-sender';
 import type { InterfaceStatistics } from '../common/interface-statistics';
 import type { ReplyDispatcher } from '../common/reply-dispatcher';
 import { splitTarget } from '../common/request-fields';
@@ -33,6 +33,8 @@ export interface HttpExchangeContext {
   readonly statistics: InterfaceStatistics;
   /** One warning per burst of refused requests. */
   readonly refusedLog: BurstLogger;
+  /** Whether anything consumes `http.disconnect` (no route for it in this app: none is sent). */
+  readonly sendsDisconnect: boolean;
 }
 
 /** Writes a short plain-text answer, unless the response has started. */
@@ -72,6 +74,8 @@ export class HttpExchange {
   private finished = false;
   private readonly stop = new AbortController();
   private replyChannel: string | undefined;
+  /** The `http.request` while it waits in the client's queue (it can be taken back till it is sent). */
+  private queued: QueuedMessage | undefined;
   private bodyChannel: string | undefined;
   private responseTimer: NodeJS.Timeout | undefined;
   /** Budget bytes this request holds. */
@@ -130,9 +134,10 @@ export class HttpExchange {
       settings.proxyHeaders,
       settings.rootPath,
     );
-    const failure = await new Promise<FairSendFailure | undefined>((settled) =>
-      this.queue.push('http.request', message, 0, settled),
-    );
+    const failure = await new Promise<FairSendFailure | undefined>((settled) => {
+      this.queued = this.queue.push('http.request', message, 0, settled);
+    });
+    this.queued = undefined;
     if (failure) return this.requestNotSent(failure);
     if (this.finished) return;
     // 503 only before the response starts: a started response is never cut by the timer.
@@ -211,7 +216,7 @@ export class HttpExchange {
     statistics.httpRefused503++;
     const why =
       failure.reason === 'full'
-        ? `http.request stayed full for ${this.context.settings.backpressureTimeoutMs / 1000} s`
+        ? `${failure.channel} stayed full for ${this.context.settings.backpressureTimeoutMs / 1000} s`
         : failure.reason === 'error'
           ? printable(failure.error.message)
           : 'dropped';
@@ -334,12 +339,15 @@ export class HttpExchange {
     this.finish(false);
   }
 
-  /** The client went away: before its answer, the app hears `http.disconnect`. */
+  /**
+   * The client went away: before its answer, the app hears `http.disconnect`, if the request reached
+   * it and the app consumes that channel. A request still waiting for its turn is taken back.
+   */
   private clientLeft(): void {
     if (this.finished) return;
-    const sent = this.replyChannel !== undefined;
+    const reached = this.replyChannel !== undefined && !(this.queued && this.queue.withdraw(this.queued));
     this.finish(true);
-    if (!sent) return;
+    if (!reached || !this.context.sendsDisconnect) return;
     this.queue.push('http.disconnect', { reply_channel: this.replyChannel!, path: this.path }, 0, (failure) => {
       if (failure) this.context.statistics.httpDisconnectsDropped++;
     });

@@ -42,6 +42,11 @@ export class HttpInterface {
     /** The process's fair sender to the layer (shared with WebSockets); one of its own when not given. */
     sender?: FairSender,
     readonly statistics = new InterfaceStatistics(),
+    /**
+     * Whether the app consumes `http.disconnect`; when it has routes and none for it, no disconnect
+     * is sent (it would only wait in a channel nobody reads, ahead of the client's next requests).
+     */
+    sendsDisconnect = true,
   ) {
     this.sender = sender ?? new FairSender(layer);
     this.context = {
@@ -51,6 +56,7 @@ export class HttpInterface {
       budget: new BodyBudget(options.bodyBuffer),
       statistics: this.statistics,
       refusedLog: new BurstLogger(logger, 'HTTP requests refused (408, 413, 429, 503)'),
+      sendsDisconnect,
     };
   }
 
