@@ -56,6 +56,13 @@ export class ChannelOccupancy {
     return state !== undefined && state.landed + state.inFlight - state.left >= this.target;
   }
 
+  /** How many more of this process's messages `channel` takes before it is at the target (Infinity: no limit). */
+  room(channel: string): number {
+    if (!this.layer.channelStatistics) return Infinity;
+    const state = this.channels.get(channel);
+    return state === undefined ? this.target : this.target - (state.landed + state.inFlight - state.left);
+  }
+
   started(channel: string): void {
     this.state(channel).inFlight++;
   }

@@ -1,6 +1,6 @@
 import type { ChannelLayer } from '../../layers/channel-layer';
 import type { ChannelMessage } from '../../layers/channel-message';
-import { ChannelFull } from '../../layers/errors';
+import { ChannelFull, MessageTooLarge } from '../../layers/errors';
 import { ChannelOccupancy } from './channel-occupancy';
 
 /**
@@ -41,6 +41,8 @@ const FIRST_RETRY_MS = 2;
 const LAST_RETRY_MS = 100;
 /** Messages of this process that may sit unread in one channel: enough to keep the workers busy. */
 export const DEFAULT_STANDING_MESSAGES = 32;
+/** The most messages of one queue in one `sendMany` call. */
+const MAX_BATCH = 64;
 
 /**
  * One sender's messages (a WebSocket connection's frames, an HTTP client's requests), sent in order,
@@ -52,8 +54,13 @@ export class FairQueue {
   private waitingSince: number | undefined;
   /** Bytes of the messages still queued (as the owner counted them). */
   pendingBytes = 0;
-  /** A send of this queue is with the layer now. */
-  busy = false;
+  /** How many of this queue's messages (from the head on) are with the layer now: one send at a time. */
+  inFlight = 0;
+  /**
+   * The most messages its next send may take: 1 to find which of a batch refused whole was bad, or
+   * its share of the room when it comes out of a wait with others; undefined, no cap of its own.
+   */
+  nextCap: number | undefined;
   /** The full channel this queue waits for, if any. */
   parkedOn: string | undefined;
 
@@ -95,7 +102,7 @@ export class FairQueue {
   withdraw(message: QueuedMessage): boolean {
     const at = this.items.indexOf(message as Item, this.head);
     const wasHead = at === this.head;
-    if (at < 0 || (wasHead && this.busy)) return false;
+    if (at < 0 || at < this.head + this.inFlight) return false;
     const [item] = this.items.splice(at, 1);
     this.pendingBytes -= item.bytes;
     this.sender.queued(-1);
@@ -117,12 +124,12 @@ export class FairQueue {
    * or that it was dropped); returns how many.
    */
   clear(failure?: FairSendFailure): number {
-    const keep = this.busy ? this.items[this.head] : undefined;
-    const dropped = this.items.slice(this.head + (keep ? 1 : 0));
+    const keep = this.items.slice(this.head, this.head + this.inFlight);
+    const dropped = this.items.slice(this.head + this.inFlight);
     this.items.length = 0;
     this.head = 0;
-    if (keep) this.items.push(keep);
-    this.pendingBytes = keep?.bytes ?? 0;
+    this.items.push(...keep);
+    this.pendingBytes = keep.reduce((sum, item) => sum + item.bytes, 0);
     this.sender.queued(-dropped.length);
     // Its next message (if any) is not the one that was waiting: it takes its turn afresh.
     if (dropped.length > 0) this.sender.requeue(this);
@@ -135,7 +142,19 @@ export class FairQueue {
     return this.items[this.head];
   }
 
-  /** @internal The head message left for the layer (`failure`: it did not get there). */
+  /**
+   * @internal The next messages to send: from the head, at most `max`, all for the head's channel
+   * (a batch goes to one channel, so a refusal as full holds the rest of it in order).
+   */
+  takeRun(max: number): Item[] {
+    const first = this.items[this.head];
+    const run = [first];
+    const end = Math.min(this.items.length, this.head + max);
+    for (let at = this.head + 1; at < end && this.items[at].channel === first.channel; at++) run.push(this.items[at]);
+    return run;
+  }
+
+  /** @internal The head message left the queue (`failure`: it did not reach the layer). */
   shift(failure?: FairSendFailure): void {
     const item = this.items[this.head];
     item.settled?.(failure);
@@ -240,7 +259,7 @@ export class FairSender {
 
   /** @internal A queue got a message. */
   wake(queue: FairQueue): void {
-    if (queue.busy || queue.parkedOn !== undefined || this.stopped) return;
+    if (queue.inFlight > 0 || queue.parkedOn !== undefined || this.stopped) return;
     this.ready.add(queue);
     this.pump();
   }
@@ -265,12 +284,12 @@ export class FairSender {
       for (const queue of this.ready) {
         this.ready.delete(queue);
         const item = queue.peek();
-        if (!item || queue.busy) continue;
+        if (!item || queue.inFlight > 0) continue;
         if (this.blocked.has(item.channel)) this.park(queue, item.channel);
         else if (this.occupancy.full(item.channel)) {
           this.park(queue, item.channel);
           this.occupancy.watch(item.channel);
-        } else this.send(queue, item);
+        } else this.send(queue, this.batchSize(queue, item.channel));
       }
     } finally {
       this.pumping = false;
@@ -284,32 +303,74 @@ export class FairSender {
     queues.add(queue);
   }
 
-  private send(queue: FairQueue, item: Item): void {
-    queue.busy = true;
-    this.occupancy.started(item.channel);
-    this.layer.send(item.channel, item.content).then(
-      () => {
-        queue.busy = false;
-        this.occupancy.landed(item.channel);
-        if (this.blocked.delete(item.channel)) this.unblock(item.channel);
-        queue.shift();
-        queue.owner.sent?.(queue);
-        // To the back of the line: the others take their turns before this queue's next message.
-        if (queue.pending > 0 && !queue.busy) this.ready.add(queue);
-        this.pump();
-      },
-      (error: Error) => {
-        queue.busy = false;
-        this.occupancy.failed(item.channel);
-        const full = error instanceof ChannelFull;
-        // A probe that failed in any way leaves the channel blocked, to be probed again later.
-        if (full || this.blocked.get(item.channel)?.retryAt === Infinity) this.channelFull(item.channel);
-        if (!full) return this.giveUp(queue, { reason: 'error', channel: item.channel, error });
-        if (queue.blockedFor(Date.now()) > queue.maxWaitMs)
-          return this.giveUp(queue, { reason: 'full', channel: item.channel });
-        this.park(queue, item.channel);
-      },
+  /**
+   * How many of the queue's next messages go in one send: what piled up while its last send was
+   * out (a socket's frames of one tick), within the channel's standing room, so a batch never
+   * pushes a newcomer further back than one message at a time would.
+   */
+  private batchSize(queue: FairQueue, channel: string): number {
+    if (!this.layer.sendMany) return 1;
+    return Math.max(1, Math.min(MAX_BATCH, queue.nextCap ?? MAX_BATCH, this.occupancy.room(channel)));
+  }
+
+  /** Sends the queue's next `max` messages for one channel: one `sendMany` call, or `send` for one. */
+  private send(queue: FairQueue, max: number): void {
+    const run = queue.takeRun(max);
+    const channel = run[0].channel;
+    queue.inFlight = run.length;
+    queue.nextCap = undefined;
+    for (let i = 0; i < run.length; i++) this.occupancy.started(channel);
+    const sent: Promise<boolean[] | undefined> =
+      run.length === 1
+        ? this.layer.send(channel, run[0].content).then(() => undefined)
+        : this.layer.sendMany!(run.map((item) => [item.channel, item.content] as const));
+    sent.then(
+      (results) => this.sent(queue, channel, run.length, results),
+      (error: Error) => this.notSent(queue, channel, run.length, error),
     );
+  }
+
+  /** `results`: `sendMany`'s (false from the first message its full channel refused on); none for one `send`. */
+  private sent(queue: FairQueue, channel: string, count: number, results: boolean[] | undefined): void {
+    queue.inFlight = 0;
+    const landed = results ? results.indexOf(false) : -1;
+    const accepted = landed < 0 ? count : landed;
+    for (let i = 0; i < count; i++) {
+      if (i < accepted) this.occupancy.landed(channel);
+      else this.occupancy.failed(channel);
+    }
+    if (accepted > 0 && this.blocked.delete(channel)) this.unblock(channel);
+    for (let i = 0; i < accepted; i++) {
+      queue.shift();
+      queue.owner.sent?.(queue);
+    }
+    if (accepted < count) return this.refusedAsFull(queue, channel);
+    // To the back of the line: the others take their turns before this queue's next message.
+    if (queue.pending > 0 && queue.inFlight === 0) this.ready.add(queue);
+    this.pump();
+  }
+
+  private notSent(queue: FairQueue, channel: string, count: number, error: Error): void {
+    queue.inFlight = 0;
+    for (let i = 0; i < count; i++) this.occupancy.failed(channel);
+    if (error instanceof ChannelFull) return this.refusedAsFull(queue, channel);
+    // A probe that failed in any way leaves the channel blocked, to be probed again later.
+    if (this.blocked.get(channel)?.retryAt === Infinity) this.channelFull(channel);
+    if (count > 1 && (error instanceof TypeError || error instanceof MessageTooLarge)) {
+      // A batch refused whole, nothing sent: its messages go again one by one, to find the bad one.
+      queue.nextCap = 1;
+      this.ready.add(queue);
+      return this.pump();
+    }
+    this.giveUp(queue, { reason: 'error', channel, error });
+  }
+
+  /** The queue's next message found its channel full: it waits (or gives up after its maxWait). */
+  private refusedAsFull(queue: FairQueue, channel: string): void {
+    this.channelFull(channel);
+    if (queue.blockedFor(Date.now()) > queue.maxWaitMs) return this.giveUp(queue, { reason: 'full', channel });
+    this.park(queue, channel);
+    this.pump();
   }
 
   /** The channel has room again: everybody waiting for it takes their turn. */
@@ -317,8 +378,11 @@ export class FairSender {
     const queues = this.waiting.get(channel);
     if (!queues) return;
     this.waiting.delete(channel);
+    // They share the room that freed up: a flooder that waited first cannot take all of it.
+    const share = Math.max(1, Math.floor(this.occupancy.room(channel) / queues.size));
     for (const queue of queues) {
       queue.parkedOn = undefined;
+      queue.nextCap = share;
       this.ready.add(queue);
     }
   }
@@ -372,26 +436,22 @@ export class FairSender {
     for (const [channel, state] of this.blocked) {
       if (state.retryAt > now) continue;
       let probe: FairQueue | undefined;
-      let item: Item | undefined;
       for (const queue of this.waiting.get(channel) ?? []) {
         const next = queue.peek();
         if (next?.channel !== channel) {
           this.forget(queue);
           if (next) this.ready.add(queue);
         } else if (queue.blockedFor(now) > queue.maxWaitMs) this.giveUp(queue, { reason: 'full', channel });
-        else if (!probe) {
-          probe = queue;
-          item = next;
-        }
+        else probe ??= queue;
       }
-      if (!probe || !item) {
+      if (!probe) {
         this.blocked.delete(channel);
         this.unblock(channel);
         continue;
       }
       state.retryAt = Infinity;
       this.forget(probe);
-      this.send(probe, item);
+      this.send(probe, 1);
     }
     this.pump();
     this.scheduleRetry();
