@@ -97,6 +97,14 @@ export class AmqpLink {
     return this.admin;
   }
 
+  /**
+   * After an operation on the admin channel failed with a channel error: amqplib rejects the call
+   * before it reports the channel closed, so the next call must not get the dying channel.
+   */
+  resetAdmin(): void {
+    this.admin = undefined;
+  }
+
   async close(): Promise<void> {
     this.state = 'closed';
     clearTimeout(this.timer);

@@ -206,8 +206,7 @@ export class RabbitmqChannelLayer implements GroupsChannelLayer {
     this.consumers.discardHeld();
     for (const base of bases) {
       const queue = await this.declare(base);
-      const admin = await this.link.adminChannel();
-      await admin.purgeQueue(queue);
+      await this.onAdmin((admin) => admin.purgeQueue(queue));
     }
   }
 
@@ -264,15 +263,16 @@ export class RabbitmqChannelLayer implements GroupsChannelLayer {
     };
     await this.ready;
     const queue = await this.declare(base);
-    const admin = await this.link.adminChannel();
-    stats.messages_pending = (await admin.checkQueue(queue)).messageCount;
-    if (stats.messages_pending > 0) {
-      const head = await admin.get(queue, { noAck: false });
-      if (head) {
-        stats.messages_max_age = Math.max(0, (Date.now() - Number(head.properties.timestamp)) / 1000);
-        admin.nack(head, false, true);
+    await this.onAdmin(async (admin) => {
+      stats.messages_pending = (await admin.checkQueue(queue)).messageCount;
+      if (stats.messages_pending > 0) {
+        const head = await admin.get(queue, { noAck: false });
+        if (head) {
+          stats.messages_max_age = Math.max(0, (Date.now() - Number(head.properties.timestamp)) / 1000);
+          admin.nack(head, false, true);
+        }
       }
-    }
+    });
     return stats;
   }
 
@@ -349,6 +349,7 @@ export class RabbitmqChannelLayer implements GroupsChannelLayer {
     try {
       await admin.assertQueue(queue, this.topology.channelQueue(capacity));
     } catch (error) {
+      this.link.resetAdmin();
       // 406: declared by another process with other arguments (capacity/expiry differ): use it as it is.
       if ((error as { code?: number }).code !== 406) throw error;
       this.logger.warn(
@@ -356,6 +357,17 @@ export class RabbitmqChannelLayer implements GroupsChannelLayer {
           'using it as it is',
       );
       await (await this.link.adminChannel()).checkQueue(queue);
+    }
+  }
+
+  /** Runs `operation` on the admin channel; a channel error there makes the next call open a new one. */
+  private async onAdmin<T>(operation: (admin: Channel) => Promise<T>): Promise<T> {
+    const admin = await this.link.adminChannel();
+    try {
+      return await operation(admin);
+    } catch (error) {
+      this.link.resetAdmin();
+      throw error;
     }
   }
 
@@ -440,6 +452,7 @@ export class RabbitmqChannelLayer implements GroupsChannelLayer {
         if (taken.length >= max) break;
       }
     } catch (error) {
+      this.link.resetAdmin();
       if (this.link.state === 'up') this.logger.warn(`A receive failed: ${(error as Error).message}`);
     }
     return taken;
