@@ -115,7 +115,11 @@ export async function runRabbitmqLayerBench(
 ): Promise<RabbitmqBenchRow[]> {
   const rows: RabbitmqBenchRow[] = [];
   for (const level of inFlight) {
-    const targets = [rawAmqplibTarget(url, 'bench.echo'), rabbitmqLayerTarget(url, 'bench.echo')];
+    const targets = [
+      rawAmqplibTarget(url, 'bench.echo'),
+      rabbitmqLayerTarget(url, 'bench.echo'),
+      rabbitmqLayerTarget(url, 'bench.reply!abc'),
+    ];
     const state = targets.map(() => ({ samples: new Samples(), rounds: [] as RoundResult[] }));
     const endpoints = await Promise.all(targets.map((target) => target.open() as Promise<Endpoint>));
     try {
@@ -138,7 +142,7 @@ export async function runRabbitmqLayerBench(
       const messages = state[i].rounds.reduce((sum, r) => sum + r.messages, 0);
       const latency = state[i].samples.summary();
       rows.push({
-        target: target.layer,
+        target: `${target.layer} ${target.channel}`,
         inFlight: level,
         messagesPerSecond: messages / (cpu.wallMs / 1000),
         p50Ms: latency.p50,
@@ -152,12 +156,12 @@ export async function runRabbitmqLayerBench(
 
 /** The rows as a table, with the layer's throughput as a share of raw amqplib's at each level. */
 export function formatRabbitmqRows(rows: readonly RabbitmqBenchRow[]): string {
-  const lines = ['target           in flight    msgs/s   p50 ms   p99 ms  µs CPU/msg  vs raw'];
+  const lines = ['target                          in flight    msgs/s   p50 ms   p99 ms  µs CPU/msg  vs raw'];
   for (const row of rows) {
-    const raw = rows.find((r) => r.target === 'raw amqplib' && r.inFlight === row.inFlight);
+    const raw = rows.find((r) => r.target.startsWith('raw amqplib') && r.inFlight === row.inFlight);
     const share = raw && row !== raw ? `${((row.messagesPerSecond / raw.messagesPerSecond) * 100).toFixed(0)}%` : '';
     lines.push(
-      `${row.target.padEnd(16)} ${String(row.inFlight).padStart(9)} ${row.messagesPerSecond.toFixed(0).padStart(9)} ` +
+      `${row.target.padEnd(31)} ${String(row.inFlight).padStart(9)} ${row.messagesPerSecond.toFixed(0).padStart(9)} ` +
         `${row.p50Ms.toFixed(2).padStart(8)} ${row.p99Ms.toFixed(2).padStart(8)} ` +
         `${row.cpuMicrosPerMessage.toFixed(1).padStart(11)}  ${share}`,
     );

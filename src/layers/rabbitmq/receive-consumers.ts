@@ -1,5 +1,6 @@
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { FifoQueue } from '../fifo-queue';
+import { isSingleReader } from '../names';
 
 /** A blocked receive: wants up to `max` deliveries. */
 interface Waiter {
@@ -16,6 +17,12 @@ interface Waiter {
 const HOLD_MS = 50;
 /** Consumers with no receive waiting stop after this long (a receive loop restarts them for free until then). */
 const IDLE_MS = 1000;
+/**
+ * Prefetch of consumers on `!` and `?` channels only: no other process reads those queues, so
+ * holding a batch starves nobody, and a busy reply loop then waits for no ack round trip per
+ * message (the Redis layer pops such lists in batches for the same reason).
+ */
+const SINGLE_READER_PREFETCH = 64;
 
 /** The consumers of one set of queues, shared by the receives of this instance on exactly that set. */
 class ConsumerSet {
@@ -31,6 +38,8 @@ class ConsumerSet {
     /** Channel names as received on (queue base names). */
     readonly bases: readonly string[],
     readonly prefetch: number,
+    /** Every queue is read by this process only: what it holds may wait for the next receive. */
+    readonly singleReader: boolean,
     private readonly owner: ReceiveConsumers,
   ) {}
 
@@ -132,6 +141,7 @@ class ConsumerSet {
     const waiter = this.waiters.shift();
     if (!waiter) {
       this.held.push(message);
+      if (this.singleReader) return;
       this.holdTimer ??= setTimeout(() => {
         this.holdTimer = undefined;
         // Nobody asked in time: hand everything back rather than keep it from other readers.
@@ -207,7 +217,11 @@ export class ReceiveConsumers {
   wait(bases: readonly string[], max: number, waitMs: number, signal?: AbortSignal): Promise<ConsumeMessage[]> {
     const key = keyOf(bases);
     let set = this.sets.get(key);
-    if (!set) this.sets.set(key, (set = new ConsumerSet(key, [...new Set(bases)], max, this)));
+    if (!set) {
+      const singleReader = bases.every(isSingleReader);
+      const prefetch = singleReader ? Math.max(SINGLE_READER_PREFETCH, max) : max;
+      this.sets.set(key, (set = new ConsumerSet(key, [...new Set(bases)], prefetch, singleReader, this)));
+    }
     const held = set.takeHeld(max);
     if (held.length > 0 || waitMs <= 0 || signal?.aborted) return Promise.resolve(held);
     const owner = set;
