@@ -410,7 +410,9 @@ export class RabbitmqChannelLayer implements GroupsChannelLayer {
     if (!this.link.current) await this.buffer.wait(body.length, this.link.describe());
     const current = this.link.current;
     if (!current) throw this.buffer.lost(this.link.describe());
-    return (await current.publisher.publish(this.topology.groupStream, 'group', body, Date.now())) === 'ok';
+    const outcome = await current.publisher.publish(this.topology.groupStream, 'group', body, Date.now());
+    if (outcome === 'lost') throw this.buffer.lost(this.link.describe());
+    return outcome === 'ok';
   }
 
   private async take(
