@@ -23,8 +23,15 @@ describe('RabbitmqChannelLayer through a broker restart', () => {
     const layer = new RabbitmqChannelLayer({ url: broker.url, prefix, expiry: 30, outageBuffer: { maxAge: 30 } });
     // No outage buffer: its sends fail at once while the broker is down.
     const strict = new RabbitmqChannelLayer({ url: broker.url, prefix, expiry: 30, outageBuffer: { maxMessages: 0 } });
-    layers.push(layer, strict);
-    await Promise.all([layer.waitUntilReady(10_000), strict.waitUntilReady(10_000)]);
+    // A small buffer: 30 sends wait through the outage, the rest fail at once.
+    const bounded = new RabbitmqChannelLayer({
+      url: broker.url,
+      prefix,
+      expiry: 30,
+      outageBuffer: { maxMessages: 30, maxAge: 30 },
+    });
+    layers.push(layer, strict, bounded);
+    await Promise.all([layer, strict, bounded].map((made) => made.waitUntilReady(10_000)));
     const lost: string[] = [];
     layer.onStateLost((reason) => lost.push(reason));
     await layer.send('before', { queued: 'before the restart' });
@@ -38,11 +45,25 @@ describe('RabbitmqChannelLayer through a broker restart', () => {
     expect((refused as LayerUnavailable).reason).toBe('buffer_full');
     expect((await strict.globalStatistics()).layer_unavailable_count).toBe(1);
 
+    const burst = Array.from({ length: 40 }, (_, n) =>
+      bounded.send('burst', { n }).then(
+        () => n,
+        (error: unknown) => error,
+      ),
+    );
+
     await broker.start();
     await during; // held in the outage buffer, published once the broker was back
     expect(await waiting).toEqual(['during', { n: 1 }]);
     expect(lost).toHaveLength(1);
     expect(lost[0]).toMatch(/restarted/);
+    // Every send made during the outage either went out once the broker was back, or failed.
+    const outcomes = await Promise.all(burst);
+    const sent = outcomes.filter((outcome): outcome is number => typeof outcome === 'number');
+    expect(sent).toEqual([...Array(30).keys()]);
+    for (const outcome of outcomes.slice(30)) expect((outcome as LayerUnavailable).reason).toBe('buffer_full');
+    const arrived = await layer.receiveMany(['burst'], { max: 100, block: true, timeout: 2 });
+    expect(arrived.map(([, message]) => message.n)).toEqual(sent);
     // Lost with the broker's state, and reported as such (onStateLost), not silently.
     expect(await layer.receive(['before'])).toEqual([null, null]);
 
