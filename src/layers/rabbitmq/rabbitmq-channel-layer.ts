@@ -184,7 +184,7 @@ export class RabbitmqChannelLayer implements GroupsChannelLayer {
   async groupChannels(group: string): Promise<string[]> {
     this.assertOpen();
     assertGroupName(group);
-    await this.ready;
+    await this.untilUp(0);
     return this.groups.members(group);
   }
 
@@ -193,7 +193,7 @@ export class RabbitmqChannelLayer implements GroupsChannelLayer {
     this.assertOpen();
     assertGroupName(group);
     const body = this.codec.encode(message);
-    await this.ready;
+    await this.untilUp(body.length);
     await Promise.all(this.groups.members(group).map((member) => this.deliver(member, body)));
   }
 
@@ -360,6 +360,14 @@ export class RabbitmqChannelLayer implements GroupsChannelLayer {
     }
   }
 
+  /**
+   * Waits (in the outage buffer) while the broker is unreachable: after a reconnect the membership
+   * table is rebuilt from the stream, and is whole only once the connection is open again.
+   */
+  private async untilUp(bytes: number): Promise<void> {
+    if (this.link.state !== 'up') await this.buffer.wait(bytes, this.link.describe());
+  }
+
   /** Runs `operation` on the admin channel; a channel error there makes the next call open a new one. */
   private async onAdmin<T>(operation: (admin: Channel) => Promise<T>): Promise<T> {
     const admin = await this.link.adminChannel();
@@ -427,14 +435,14 @@ export class RabbitmqChannelLayer implements GroupsChannelLayer {
     if (taken.length === 0 && (waitMs <= 0 || !this.consumers.isConsuming(channels))) {
       taken = await this.getNow(channels, max);
     }
+    const deadline = Date.now() + waitMs;
     for (;;) {
       const opened = this.open(taken);
-      if (opened.length > 0 || waitMs <= 0 || this.closed || options.signal?.aborted) return opened;
-      // Only expired deliveries: wait again for the time left (the deadline is kept by the consumers).
-      const started = Date.now();
-      taken = await this.consumers.wait(channels, max, waitMs, options.signal);
+      const remaining = deadline - Date.now();
+      if (opened.length > 0 || remaining <= 0 || this.closed || options.signal?.aborted) return opened;
+      // Nothing yet (or only expired deliveries): wait for the time left.
+      taken = await this.consumers.wait(channels, max, remaining, options.signal);
       if (taken.length === 0) return [];
-      if (Date.now() - started >= waitMs) return this.open(taken);
     }
   }
 
@@ -460,13 +468,18 @@ export class RabbitmqChannelLayer implements GroupsChannelLayer {
     return taken;
   }
 
-  /** Decodes deliveries; drops those past their expiry (held by a consumer past it), whose channels leave their groups. */
+  /**
+   * Decodes deliveries. The broker expires what waits in a queue, not what a consumer holds
+   * unacknowledged: a held delivery past its expiry (by the sender's clock) is dropped here, and
+   * its channel leaves its groups as the broker's expiry would have made it.
+   */
   private open(messages: ReadonlyArray<ConsumeMessage | GetMessage>): Array<[string, ChannelMessage]> {
     const now = Date.now();
     const out: Array<[string, ChannelMessage]> = [];
     for (const message of messages) {
       const channel = String(message.properties.type);
-      if (Number(message.properties.timestamp) + this.expiryMs <= now) {
+      const held = 'consumerTag' in message.fields;
+      if (held && Number(message.properties.timestamp) + this.expiryMs <= now) {
         this.forget(channel);
         continue;
       }
