@@ -56,7 +56,8 @@ export function rawAmqplibTarget(url: string, channel: string): Target {
       const queue = `${PREFIX}.raw.${channel}`;
       const publisher = await closeOnFailure(model.createConfirmChannel(), close);
       const consumer = await closeOnFailure(model.createChannel(), close);
-      await closeOnFailure(consumer.assertQueue(queue, { durable: false }), close);
+      // Deleted by the broker a minute after the bench stops using it.
+      await closeOnFailure(consumer.assertQueue(queue, { durable: false, arguments: { 'x-expires': 60_000 } }), close);
       await consumer.purgeQueue(queue);
       await consumer.prefetch(1);
       const held: ConsumeMessage[] = [];

@@ -1,5 +1,10 @@
 import { RabbitmqChannelLayer } from '../../src';
-import { findOrStartRabbitmq, uniqueRabbitPrefix, type TestRabbitmq } from '../support/rabbitmq-server';
+import {
+  cleanUpRabbitPrefixes,
+  findOrStartRabbitmq,
+  uniqueRabbitPrefix,
+  type TestRabbitmq,
+} from '../support/rabbitmq-server';
 import { describeLayerContract } from './layer-contract';
 
 jest.setTimeout(30_000);
@@ -9,6 +14,7 @@ beforeAll(async () => {
   broker = await findOrStartRabbitmq();
 }, 60_000);
 afterAll(async () => {
+  await cleanUpRabbitPrefixes(broker.url);
   await broker.stop();
 });
 

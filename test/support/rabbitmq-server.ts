@@ -1,3 +1,4 @@
+import { connect as amqpConnect } from 'amqplib';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -131,7 +132,43 @@ export async function findOrStartRabbitmq(): Promise<TestRabbitmq> {
   return startRabbitmqServer();
 }
 
-/** A layer prefix no other test run uses, so tests can share one broker. */
+const usedPrefixes = new Set<string>();
+
+/** A layer prefix no other test run uses, so tests can share one broker; `cleanUpRabbitPrefixes` deletes what it left. */
 export function uniqueRabbitPrefix(name: string): string {
-  return `test.${name}.${process.pid}.${Math.random().toString(36).slice(2, 8)}`;
+  const prefix = `test.${name}.${process.pid}.${Math.random().toString(36).slice(2, 8)}`;
+  usedPrefixes.add(prefix);
+  return prefix;
+}
+
+/** After a test file's layers are closed: deletes what every prefix it made left on the shared broker. */
+export async function cleanUpRabbitPrefixes(url: string): Promise<void> {
+  const prefixes = [...usedPrefixes];
+  usedPrefixes.clear();
+  await deleteRabbitPrefixes(url, prefixes);
+}
+
+/**
+ * Deletes what a layer prefix leaves on the broker once its layers are closed: its durable group
+ * stream (a stream has no `x-expires`; a real app keeps its one stream), its dead-letter queue and
+ * exchange. Channel and anchor queues expire by themselves. Tests use a prefix each, so they clean up.
+ */
+export async function deleteRabbitPrefixes(url: string, prefixes: Iterable<string>): Promise<void> {
+  const model = await amqpConnect(url);
+  try {
+    for (const prefix of prefixes) {
+      const channel = await model.createChannel();
+      channel.on('error', () => undefined);
+      try {
+        await channel.deleteQueue(`${prefix}.groups`);
+        await channel.deleteQueue(`${prefix}.expired`);
+        await channel.deleteExchange(`${prefix}.dlx`);
+        await channel.close();
+      } catch {
+        // gone already (or never made): the channel closed, the next prefix gets a new one
+      }
+    }
+  } finally {
+    await model.close();
+  }
 }

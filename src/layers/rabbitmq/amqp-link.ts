@@ -131,7 +131,8 @@ export class AmqpLink {
         channel.on('error', (error: Error) => (this.lastError = error.message));
         channel.on('close', () => void opened.close().catch(() => undefined));
       }
-      await log.assertExchange(this.topology.deadLetterExchange, 'fanout', { durable: false });
+      // Auto-deleted with its one binding, i.e. when the dead-letter queue expires unused.
+      await log.assertExchange(this.topology.deadLetterExchange, 'fanout', { durable: false, autoDelete: true });
       await log.assertQueue(this.topology.expiredQueue, this.topology.expiredQueueOptions());
       await log.bindQueue(this.topology.expiredQueue, this.topology.deadLetterExchange, '');
       await log.assertQueue(this.topology.groupStream, this.topology.groupStreamOptions());

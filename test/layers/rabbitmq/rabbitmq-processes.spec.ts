@@ -1,5 +1,10 @@
 import { RabbitmqChannelLayer, type ChannelMessage } from '../../../src';
-import { findOrStartRabbitmq, uniqueRabbitPrefix, type TestRabbitmq } from '../../support/rabbitmq-server';
+import {
+  cleanUpRabbitPrefixes,
+  findOrStartRabbitmq,
+  uniqueRabbitPrefix,
+  type TestRabbitmq,
+} from '../../support/rabbitmq-server';
 import { startWorkerProcess, type WorkerChild } from '../../support/worker-process';
 
 jest.setTimeout(40_000);
@@ -38,6 +43,7 @@ afterEach(async () => {
   await Promise.all(layers.splice(0).map((layer) => layer.close()));
 });
 afterAll(async () => {
+  await cleanUpRabbitPrefixes(broker.url);
   await broker.stop();
 });
 

@@ -1,5 +1,10 @@
 import { RabbitmqChannelLayer } from '../../../src';
-import { findOrStartRabbitmq, uniqueRabbitPrefix, type TestRabbitmq } from '../../support/rabbitmq-server';
+import {
+  cleanUpRabbitPrefixes,
+  findOrStartRabbitmq,
+  uniqueRabbitPrefix,
+  type TestRabbitmq,
+} from '../../support/rabbitmq-server';
 
 jest.setTimeout(20_000);
 
@@ -22,6 +27,7 @@ afterEach(async () => {
   await Promise.all(layers.splice(0).map((layer) => layer.close()));
 });
 afterAll(async () => {
+  await cleanUpRabbitPrefixes(broker.url);
   await broker.stop();
 });
 
