@@ -32,6 +32,11 @@ class ConsumerSet {
   tags: string[] = [];
   private holdTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
+  /**
+   * Counts subscriptions: a consume answered, or a delivery made, for an earlier one (the set
+   * stopped and started again on the same AMQP channel meanwhile) is cancelled or handed back.
+   */
+  private generation = 0;
 
   constructor(
     readonly key: string,
@@ -50,26 +55,30 @@ class ConsumerSet {
   async subscribe(channel: Channel): Promise<void> {
     if (this.channel) return;
     this.channel = channel;
+    const generation = ++this.generation;
+    const current = (): boolean => this.generation === generation;
     let queues: string[];
     try {
       // Consuming a queue that does not exist would close the channel (404): declare first.
       queues = await Promise.all(this.bases.map((base) => this.owner.prepare(base)));
     } catch {
-      if (this.channel === channel) this.owner.consumeFailed(this);
+      if (current()) this.owner.consumeFailed(this);
       return;
     }
-    if (this.channel !== channel) return;
+    if (!current()) return;
     // Sent back to back (amqplib keeps a channel's calls in order): the prefetch applies to these consumers.
     void channel.prefetch(this.prefetch, false).catch(() => undefined);
     for (const queue of queues) {
       channel
-        .consume(queue, (message) => this.onDelivery(channel, message), { noAck: false })
+        .consume(queue, (message) => this.onDelivery(channel, generation, message), { noAck: false })
         .then(
           ({ consumerTag }) => {
-            if (this.channel === channel) this.tags.push(consumerTag);
+            if (current()) this.tags.push(consumerTag);
             else void channel.cancel(consumerTag).catch(() => undefined);
           },
-          () => this.owner.consumeFailed(this),
+          () => {
+            if (current()) this.owner.consumeFailed(this);
+          },
         );
     }
   }
@@ -78,6 +87,7 @@ class ConsumerSet {
   unsubscribe(): void {
     const channel = this.channel;
     this.channel = undefined;
+    this.generation++;
     clearTimeout(this.holdTimer);
     clearTimeout(this.idleTimer);
     this.holdTimer = this.idleTimer = undefined;
@@ -93,6 +103,8 @@ class ConsumerSet {
   /** The connection dropped: the broker requeues what was unacknowledged by itself. */
   detach(): void {
     this.channel = undefined;
+    this.generation++;
+    this.generation++;
     this.tags = [];
     while (this.held.shift());
     clearTimeout(this.holdTimer);
@@ -128,13 +140,14 @@ class ConsumerSet {
     }
   }
 
-  private onDelivery(channel: Channel, message: ConsumeMessage | null): void {
+  private onDelivery(channel: Channel, generation: number, message: ConsumeMessage | null): void {
+    const current = this.generation === generation;
     if (!message) {
       // The broker cancelled the consumer (the queue was deleted): start over on the next receive.
-      if (this.channel === channel) this.owner.consumeFailed(this);
+      if (current) this.owner.consumeFailed(this);
       return;
     }
-    if (this.channel !== channel) {
+    if (!current) {
       requeue(channel, message);
       return;
     }
