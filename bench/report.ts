@@ -33,6 +33,8 @@ export interface BenchReport {
   scenarios: Array<ScenarioOutcome & { ratioToRaw?: number }>;
   /** Redis layer msgs/s ÷ raw ioredis msgs/s, per in-flight level (normal channel). */
   redisLayerVsRaw: Array<{ inFlight: number; ratio: number }>;
+  /** RabbitMQ layer msgs/s ÷ raw amqplib msgs/s, per in-flight level (normal channel); empty without a broker. */
+  rabbitmqLayerVsRaw: Array<{ inFlight: number; ratio: number }>;
   goal: { redisLayerVsRaw: number };
   /** Messages through a consumer and back (its reply), measured in the same run, interleaved with the above. */
   consumerDispatch: DispatchSection;
@@ -60,10 +62,11 @@ export function machineInfo(redisVersion: string): MachineInfo {
   };
 }
 
-/** Messages/s of the layer ÷ those of the raw ioredis reference at the same in-flight level. */
+/** Messages/s of the layer ÷ those of its raw reference (ioredis; amqplib for RabbitMQ) at the same in-flight level. */
 function ratioToRaw(outcome: ScenarioOutcome, outcomes: readonly ScenarioOutcome[]): number | undefined {
-  if (outcome.layer === 'raw ioredis' || !outcome.figures) return undefined;
-  const raw = outcomes.find((o) => o.layer === 'raw ioredis' && o.inFlight === outcome.inFlight)?.figures;
+  const reference = outcome.layer === 'rabbitmq layer' ? 'raw amqplib' : 'raw ioredis';
+  if (outcome.layer.startsWith('raw ') || !outcome.figures) return undefined;
+  const raw = outcomes.find((o) => o.layer === reference && o.inFlight === outcome.inFlight)?.figures;
   return raw ? outcome.figures.messagesPerSecond / raw.messagesPerSecond : undefined;
 }
 
@@ -95,6 +98,9 @@ export function buildReport(
     scenarios,
     redisLayerVsRaw: scenarios.flatMap(({ layer, channel, inFlight, ratioToRaw: value }) =>
       layer === 'redis layer' && !channel.includes('!') && value !== undefined ? [{ inFlight, ratio: value }] : [],
+    ),
+    rabbitmqLayerVsRaw: scenarios.flatMap(({ layer, channel, inFlight, ratioToRaw: value }) =>
+      layer === 'rabbitmq layer' && !channel.includes('!') && value !== undefined ? [{ inFlight, ratio: value }] : [],
     ),
     goal: { redisLayerVsRaw: RATIO_GOAL },
     consumerDispatch: buildDispatchSection(
@@ -171,6 +177,13 @@ export function formatReport(report: BenchReport): string {
       `${level.inFlight} in flight ${ratio(level.ratio)}${level.ratio < goal.redisLayerVsRaw ? ' (below)' : ''}`,
   );
   out.push(`redis layer ÷ raw ioredis (goal ≥ ${percent(goal.redisLayerVsRaw)}): ${ratios.join(', ') || '—'}`);
+  if (report.rabbitmqLayerVsRaw.length > 0) {
+    const rabbit = report.rabbitmqLayerVsRaw.map(
+      (level) =>
+        `${level.inFlight} in flight ${ratio(level.ratio)}${level.ratio < goal.redisLayerVsRaw ? ' (below)' : ''}`,
+    );
+    out.push(`rabbitmq layer ÷ raw amqplib (goal ≥ ${percent(goal.redisLayerVsRaw)}): ${rabbit.join(', ')}`);
+  }
   out.push('commands per message:');
   for (const { layer, channel, inFlight, figures } of report.scenarios) {
     if (!figures?.commandsPerMessage) continue;

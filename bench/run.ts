@@ -3,11 +3,13 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { findOrStartRabbitmq, type TestRabbitmq } from '../test/support/rabbitmq-server';
 import { startRedisServer } from '../test/support/redis-server';
 import type { SectionResult } from './bench-section';
 import type { RoundSettings } from './closed-loop-round';
 import { inMemoryDispatchTarget, redisDispatchTarget } from './dispatch-targets';
 import { stopAllServers } from './interfaces';
+import { rabbitmqLayerTarget, rawAmqplibTarget } from './layer-rabbitmq';
 import { Scenario } from './layer-send-receive';
 import { RedisProbe } from './redis-stats';
 import { buildReport, formatReport, machineInfo, type BenchSettings } from './report';
@@ -60,13 +62,23 @@ function measureMs(seconds: string | undefined): number {
 }
 
 /** The scenarios of one in-flight level; they take turns round by round. */
-function scenarios(redisUrl: string, inFlight: number, probe: RedisProbe, worker: Promise<WorkerProcess>): Scenario[] {
+function scenarios(
+  redisUrl: string,
+  inFlight: number,
+  probe: RedisProbe,
+  worker: Promise<WorkerProcess>,
+  rabbitmqUrl: string | undefined,
+): Scenario[] {
   const targets = [
     inMemoryTarget('bench.echo'),
     rawIoredisTarget(redisUrl, 'bench.echo'),
     redisLayerTarget(redisUrl, 'bench.echo'),
   ];
   if (inFlight === 16) targets.push(redisLayerTarget(redisUrl, 'bench.reply!abc'));
+  if (rabbitmqUrl) {
+    targets.push(rawAmqplibTarget(rabbitmqUrl, 'bench.echo'), rabbitmqLayerTarget(rabbitmqUrl, 'bench.echo'));
+    if (inFlight === 16) targets.push(rabbitmqLayerTarget(rabbitmqUrl, 'bench.reply!abc'));
+  }
   targets.push(inMemoryDispatchTarget(), redisDispatchTarget(redisUrl, worker));
   return targets.map((target) => new Scenario(target, inFlight, probe));
 }
@@ -114,6 +126,19 @@ async function runLevel(level: Scenario[]): Promise<void> {
   }
 }
 
+/**
+ * The RabbitMQ of the layer section's RabbitMQ rows (RABBITMQ_URL, the local one, or one started
+ * for the run); without one those rows are left out, saying why, and the rest runs.
+ */
+async function rabbitmqForBench(): Promise<TestRabbitmq | undefined> {
+  try {
+    return await findOrStartRabbitmq();
+  } catch (error) {
+    process.stderr.write(`bench: no RabbitMQ, so no RabbitMQ layer rows: ${describe(error)}\n`);
+    return undefined;
+  }
+}
+
 /** Stops the worker process if it started (a start that failed has already ended it). */
 async function stopWorker(worker: Promise<WorkerProcess>): Promise<void> {
   await worker.then(
@@ -147,9 +172,10 @@ async function main(): Promise<number> {
   // The Redis dispatch scenario's worker, shared by every level. A failed start fails those scenarios only.
   const worker = selected.has(LAYERS_SECTION) ? startWorkerProcess(redis.url) : undefined;
   worker?.catch(() => undefined); // handled where it is awaited; no unhandled rejection meanwhile
+  const rabbitmq = selected.has(LAYERS_SECTION) ? await rabbitmqForBench() : undefined;
   const stopOnSignal = (signal: NodeJS.Signals): void => {
-    void Promise.allSettled([worker && stopWorker(worker), stopAllServers(), redis.stop()]).finally(() =>
-      process.exit(signal === 'SIGINT' ? 130 : 143),
+    void Promise.allSettled([worker && stopWorker(worker), stopAllServers(), redis.stop(), rabbitmq?.stop()]).finally(
+      () => process.exit(signal === 'SIGINT' ? 130 : 143),
     );
   };
   process.once('SIGINT', stopOnSignal);
@@ -166,7 +192,7 @@ async function main(): Promise<number> {
       await worker.catch((error: unknown) => process.stderr.write(`dispatch worker: ${describe(error)}\n`));
       const all: Scenario[] = [];
       for (const inFlight of IN_FLIGHT) {
-        const level = scenarios(redis.url, inFlight, probe, worker);
+        const level = scenarios(redis.url, inFlight, probe, worker, rabbitmq?.url);
         await runLevel(level);
         all.push(...level);
       }
@@ -223,6 +249,7 @@ async function main(): Promise<number> {
     if (worker) await stopWorker(worker); // stopping twice is harmless
     await disconnect(admin);
     await redis.stop();
+    await rabbitmq?.stop();
     process.off('SIGINT', stopOnSignal);
     process.off('SIGTERM', stopOnSignal);
   }

@@ -22,7 +22,7 @@ export interface RemoteLoad {
   close(): Promise<void>;
 }
 
-export type LayerKind = 'in-memory' | 'redis layer' | 'raw ioredis';
+export type LayerKind = 'in-memory' | 'redis layer' | 'raw ioredis' | 'rabbitmq layer' | 'raw amqplib';
 
 export type WorkerPlacement = 'in-process' | 'separate process';
 

@@ -1,5 +1,5 @@
-// Runs before `npm test`: the suite needs a Chromium (browser tests) and a Redis (a server that
-// answers, or redis-server to start one). Finds them; where one is missing and this user may
+// Runs before `npm test`: the suite needs a Chromium (browser tests), a Redis and a RabbitMQ (a
+// server that answers, or redis-server / rabbitmq-server to start one). Finds them; where one is missing and this user may
 // install system packages (root, or passwordless sudo, with apt-get), installs Debian's package,
 // as `playwright install --with-deps` would; otherwise stops with one line saying what to install.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -27,6 +27,30 @@ function redisAnswers(host, port) {
   });
 }
 
+/** Whether an AMQP broker answers the protocol header on host:port (with a Connection.Start frame) within a second. */
+function rabbitmqAnswers(host, port) {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host, port });
+    const done = (answer) => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('AMQP\x00\x00\x09\x01', 'latin1'));
+    socket.once('data', (data) => done(data[0] === 1));
+  });
+}
+
+async function rabbitmqAvailable() {
+  if (process.env.RABBITMQ_URL) return true;
+  return (
+    onPath('rabbitmq-server') ||
+    existsSync('/usr/lib/rabbitmq/bin/rabbitmq-server') ||
+    (await rabbitmqAnswers('127.0.0.1', 5672))
+  );
+}
+
 async function redisAvailable() {
   if (process.env.REDIS_URL) return true;
   return onPath('redis-server') || (await redisAnswers('127.0.0.1', 6379));
@@ -42,6 +66,9 @@ function installer() {
 const missing = [];
 if (!existsSync(CHROMIUM)) missing.push({ package: 'chromium', why: `no browser at ${CHROMIUM}` });
 if (!(await redisAvailable())) missing.push({ package: 'redis-server', why: 'no Redis answers and no redis-server' });
+if (!(await rabbitmqAvailable())) {
+  missing.push({ package: 'rabbitmq-server', why: 'no RabbitMQ answers and no rabbitmq-server' });
+}
 
 if (missing.length > 0) {
   const packages = missing.map((item) => item.package);
@@ -50,11 +77,11 @@ if (missing.length > 0) {
     console.error(
       `npm test needs ${missing.map((item) => `${item.package} (${item.why})`).join(' and ')}: ` +
         `install it (Debian/Ubuntu: sudo apt-get install -y ${packages.join(' ')}), ` +
-        'or set CHROMIUM_PATH / REDIS_URL to ones you have.',
+        'or set CHROMIUM_PATH / REDIS_URL / RABBITMQ_URL to ones you have.',
     );
     process.exit(1);
   }
-  console.log(`npm test: installing ${packages.join(' and ')} from the system's packages (apt-get)`);
+  console.log(`npm test: installing ${packages.join(', ')} from the system's packages (apt-get)`);
   const run = (args) => {
     const [command, ...rest] = [...prefix, ...args];
     execFileSync(command, rest, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
