@@ -36,8 +36,6 @@ const FLUSH_DEADLINE_MS = 2000;
 const REQUEUE_ATTEMPTS = 10;
 /** Receive loops per worker (at most its concurrency). */
 const RECEIVE_LOOPS = 4;
-/** Jobs a worker keeps at once, counting those only flushing their sends: this many × concurrency. */
-const MAX_FLUSHING_FACTOR = 4;
 
 /** Takes up to `free` messages (one loop's receive), waiting while there is none. */
 type TakeMessages = (free: number) => Promise<Array<[string, ChannelMessage]>>;
@@ -73,11 +71,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly statistics: WorkerStatistics = { unrouted: 0, failedConsumers: 0, droppedSends: 0 };
   private readonly unroutedSeen = new Set<string>();
   private readonly droppedLog = new BurstLogger(this.logger, 'held sends dropped');
-  /** Every job not finished: its consumer running, or its held sends still going out. */
   private readonly inFlight = new Set<Promise<void>>();
-  /** Consumers running now: the slots `concurrency` counts (a job's flush no longer holds one). */
-  private consuming = 0;
-  /** Resolved when a slot frees up: what receive loops wait on while every slot is taken. */
+  /** Resolved when an in-flight job ends: what receive loops wait on while every slot is taken. */
   private slotFreed: { promise: Promise<void>; resolve: () => void } | undefined;
   /** Receive loops waiting on the layer right now (each holds a concurrency slot). */
   private receiving = 0;
@@ -133,11 +128,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * Handles one message as the loop does. With `rethrow` (the test client), a consumer's error
    * (ConsumeLater included) and a message no route takes are thrown instead of logged.
    */
-  async handle(
-    channel: string,
-    content: ChannelMessage,
-    options: { rethrow?: boolean; consumed?: () => void } = {},
-  ): Promise<void> {
+  async handle(channel: string, content: ChannelMessage, options: { rethrow?: boolean } = {}): Promise<void> {
     const message = new Message(content, channel, this.layer, this.alias);
     const match = this.router.match(message);
     if (!match) {
@@ -147,7 +138,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.unrouted(channel, content, `${text}; dropped`);
       return;
     }
-    const failure = await this.consume(message, match.route, match.kwargs, options.rethrow === true, options.consumed);
+    const failure = await this.consume(message, match.route, match.kwargs, options.rethrow === true);
     if (options.rethrow && failure !== undefined) throw failure;
   }
 
@@ -189,10 +180,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private async receiveLoop(take: TakeMessages): Promise<void> {
     const signal = this.stopping.signal;
     while (!signal.aborted) {
-      // Flushes that outlast their consumer (a full channel retried) hold no slot, but are bounded.
-      const free =
-        Math.min(this.concurrency - this.consuming, this.concurrency * MAX_FLUSHING_FACTOR - this.inFlight.size) -
-        this.receiving;
+      const free = this.concurrency - this.inFlight.size - this.receiving;
       if (free <= 0) {
         await this.nextFreeSlot();
         continue;
@@ -213,26 +201,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
-  /**
-   * Runs one message. Its slot frees up as soon as its consumer has returned, while its held sends
-   * go out: the next messages are taken during that round trip instead of after it.
-   */
   private startJob(channel: string, content: ChannelMessage): void {
-    this.consuming++;
-    let consumed = false;
-    const release = (): void => {
-      if (consumed) return;
-      consumed = true;
-      this.consuming--;
-      this.wakeReceivers();
-    };
-    const job: Promise<void> = this.handle(channel, content, { consumed: release }).then(
-      () => this.jobDone(job, release),
+    const job: Promise<void> = this.handle(channel, content).then(
+      () => this.jobDone(job),
       (error: unknown) => {
         try {
           this.logger.error(`Unexpected worker failure on "${channel}": ${String(error)}`);
         } finally {
-          this.jobDone(job, release);
+          this.jobDone(job);
         }
       },
     );
@@ -249,13 +225,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return this.slotFreed.promise;
   }
 
-  private jobDone(job: Promise<void>, release: () => void): void {
+  private jobDone(job: Promise<void>): void {
     this.inFlight.delete(job);
-    release();
-    this.wakeReceivers();
-  }
-
-  private wakeReceivers(): void {
     const waiting = this.slotFreed;
     this.slotFreed = undefined;
     waiting?.resolve();
@@ -267,7 +238,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
     route: Route,
     kwargs: Record<string, string | undefined>,
     quiet: boolean,
-    consumed?: () => void,
   ): Promise<unknown> {
     const consumer = route.describe();
     const invoke = this.router.invokerOf(route);
@@ -287,7 +257,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
       unhandled = error;
     }
     if (unhandled !== undefined && !quiet) this.logFailure(message, consumer, unhandled);
-    consumed?.();
     // Atomicity: what the consumer sent goes out now, even when it threw.
     await this.flush(pending, message);
     this.emit('consumerFinished', { message, consumer, error, durationMs: performance.now() - started });
