@@ -1,6 +1,6 @@
 /** How a worker runs. */
 export interface WorkerOptions {
-  /** Consumers running at once in this process. Default 16. */
+  /** Consumers running at once in this process. Default 64. */
   concurrency?: number;
   /** Only listen on channels matching one of these globs. */
   onlyChannels?: readonly string[];
@@ -10,7 +10,7 @@ export interface WorkerOptions {
   messageRetries?: number;
 }
 
-export const DEFAULT_CONCURRENCY = 16;
+export const DEFAULT_CONCURRENCY = 64;
 export const DEFAULT_MESSAGE_RETRIES = 10;
 
 /** `ChannelsModule.forRoot({ worker })`: the workers of this process. */
