@@ -7,3 +7,5 @@ export { InMemoryChannelLayer, type InMemoryChannelLayerOptions } from './memory
 export { RedisChannelLayer } from './redis/redis-channel-layer';
 export type { OutageBufferOptions, RedisChannelLayerOptions } from './redis/redis-options';
 export { DecryptionFailed } from './redis/fernet';
+export { IpcChannelLayer, type IpcChannelLayerOptions } from './ipc/ipc-channel-layer';
+export { IpcStoreError } from './ipc/ipc-store';
