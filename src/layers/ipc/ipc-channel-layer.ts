@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type {
   GroupsChannelLayer,
@@ -27,6 +26,7 @@ import {
   randomLetters,
 } from '../names';
 import { PayloadCodec } from '../redis/payload-codec';
+import { Doorbell } from './doorbell';
 import { IpcStore, isBusyError } from './ipc-store';
 import type { SqliteDriverName } from './sqlite-driver';
 
@@ -54,13 +54,16 @@ import type { SqliteDriverName } from './sqlite-driver';
  *   queue full, when a group send reaches a member, and by a sweep in each process (every
  *   expiry/2, between 1 and 30 s, a read when there is nothing to delete). A channel whose message
  *   expired leaves all its groups, as in the other layers.
- * - Waking. A blocked receive costs nothing while it waits: each process watches the database's
- *   `-wal` file with `fs.watch` (inotify on Linux). Every commit of every process writes that
- *   file, so a send anywhere wakes the waiting processes within the event loop's next turn. Wake-ups
- *   of one turn are coalesced into one check: a read (no lock) of whether the waited-for queues
- *   hold anything, then one transaction that serves every blocked receive of the process, oldest
- *   first. A commit of this process checks at once, without the round trip through the kernel.
- *   In case an event is missed (a file system without inotify, such as NFS), blocked receives are
+ * - Waking. A blocked receive costs nothing while it waits: each process watches a doorbell file
+ *   beside the store (`<path>-bell`) with `fs.watch` (inotify on Linux), and a process that
+ *   queued messages writes one byte to it once its COMMIT has returned, so a send anywhere wakes the
+ *   waiting processes within their event loop's next turn. (Watching the `-wal` file instead costs
+ *   senders nothing but is wrong: SQLite writes the WAL frames before the commit becomes visible,
+ *   so a fast reader woken by them can look too early and miss the message.) Wake-ups of one turn
+ *   are coalesced into one check: a read (no lock) of whether the waited-for queues hold anything,
+ *   then one transaction that serves every blocked receive of the process, oldest first. A send of
+ *   this process checks at once, without the round trip through the kernel. In case a wake-up is
+ *   missed (a file system without inotify, such as NFS; the bell deleted), blocked receives are
  *   re-checked every `pollInterval` (default 1.5 s).
  * - Lock waits. SQLite waits up to 100 ms for the write lock (transactions last microseconds);
  *   past that the layer retries from the event loop, so a process stopped while holding the lock
@@ -154,7 +157,7 @@ export class IpcChannelLayer implements GroupsChannelLayer {
   private outgoing: PendingSend[] | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly waiters = new Set<Waiter>();
-  private watcher: FSWatcher | undefined;
+  private readonly doorbell: Doorbell;
   private readonly safetyNet: NodeJS.Timeout;
   private readonly sweeper: NodeJS.Timeout;
   private checkScheduled = false;
@@ -184,8 +187,24 @@ export class IpcChannelLayer implements GroupsChannelLayer {
     this.codec = new PayloadCodec(this.maxMessageSize, this.expiry);
     this.path = resolvePath(options.path);
     this.store = IpcStore.open(this.path, options.driver);
-    this.watch();
-    this.safetyNet = setInterval(() => this.check(), pollMs);
+    try {
+      this.doorbell = new Doorbell(
+        `${this.path}-bell`,
+        () => this.scheduleCheck(),
+        (error) =>
+          this.logger.warn(
+            `Cannot watch ${this.path}-bell (${error.message}): blocked receives will notice messages from ` +
+              'other processes at each pollInterval only',
+          ),
+      );
+    } catch (error) {
+      this.store.close();
+      throw error;
+    }
+    this.safetyNet = setInterval(() => {
+      this.doorbell.tend();
+      this.check();
+    }, pollMs);
     this.safetyNet.unref();
     this.sweeper = setInterval(() => this.sweep(), Math.min(30_000, Math.max(1000, this.expiryMs / 2)));
     this.sweeper.unref();
@@ -219,7 +238,7 @@ export class IpcChannelLayer implements GroupsChannelLayer {
     });
     if (encoded.length === 0) return [];
     const results = await this.write((now) => this.insertAll(encoded, now));
-    this.scheduleCheck();
+    if (results.includes(true)) this.queued();
     return results;
   }
 
@@ -229,7 +248,7 @@ export class IpcChannelLayer implements GroupsChannelLayer {
     this.outgoing = undefined;
     this.write((now) => this.insertAll(batch, now)).then(
       (results) => {
-        this.scheduleCheck();
+        if (results.includes(true)) this.queued();
         batch.forEach((item, i) => item.settle(results[i]));
       },
       (error: unknown) => batch.forEach((item) => item.fail(error)),
@@ -425,7 +444,7 @@ export class IpcChannelLayer implements GroupsChannelLayer {
     this.assertOpen();
     assertGroupName(group);
     const payload = this.codec.encode(message);
-    await this.write((now) => {
+    const results = await this.write((now) => {
       this.store.stmt('groupPrune').run(group, now);
       const members = (): string[] =>
         this.store
@@ -437,12 +456,12 @@ export class IpcChannelLayer implements GroupsChannelLayer {
       let pruned = 0;
       for (const queue of new Set(channels.map(nonLocalName))) pruned += this.pruneQueue(queue, now);
       if (pruned > 0) channels = members();
-      this.insertAll(
+      return this.insertAll(
         channels.map((channel) => ({ channel, payload })),
         now,
       );
     });
-    this.scheduleCheck();
+    if (results.includes(true)) this.queued();
   }
 
   async flush(): Promise<void> {
@@ -495,8 +514,7 @@ export class IpcChannelLayer implements GroupsChannelLayer {
     clearInterval(this.safetyNet);
     clearInterval(this.sweeper);
     clearTimeout(this.checkRetry);
-    this.watcher?.close();
-    this.watcher = undefined;
+    this.doorbell.close();
     for (const waiter of [...this.waiters]) this.endWait(waiter, []);
     // Sends queued this tick are flushed by their microtask; wait for it and for retries in progress.
     await Promise.resolve();
@@ -546,29 +564,10 @@ export class IpcChannelLayer implements GroupsChannelLayer {
     }
   }
 
-  /** Watches the `-wal` file: every commit of every process writes it. */
-  private watch(): void {
-    if (this.closed || this.watcher || !existsSync(this.store.walPath)) return;
-    try {
-      const watcher = watch(this.store.walPath, { persistent: false }, (event) => {
-        if (event === 'rename') {
-          // The file was replaced or removed (the store deleted by hand?): watch again on the next check.
-          watcher.close();
-          if (this.watcher === watcher) this.watcher = undefined;
-        }
-        this.scheduleCheck();
-      });
-      watcher.on('error', () => {
-        watcher.close();
-        if (this.watcher === watcher) this.watcher = undefined;
-      });
-      this.watcher = watcher;
-    } catch (error) {
-      this.logger.warn(
-        `Cannot watch ${this.store.walPath} (${(error as Error).message}): blocked receives will only notice ` +
-          'messages from other processes at each pollInterval',
-      );
-    }
+  /** After a commit that queued messages: wake this process's receives and ring for the others. */
+  private queued(): void {
+    this.scheduleCheck();
+    this.doorbell.ring();
   }
 
   /** Coalesces the wake-ups of one turn of the event loop into one check. */
@@ -583,9 +582,7 @@ export class IpcChannelLayer implements GroupsChannelLayer {
 
   /** Serves blocked receives, oldest first, in one transaction, when their queues hold anything. */
   private check(): void {
-    if (this.closed) return;
-    if (!this.watcher) this.watch();
-    if (this.waiters.size === 0) return;
+    if (this.closed || this.waiters.size === 0) return;
     const queues = new Set<string>();
     for (const waiter of this.waiters) for (const channel of waiter.channels) queues.add(channel);
     if (!this.anyQueued(queues)) return;

@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   isBusyError,
@@ -89,15 +89,12 @@ export class IpcStoreError extends Error {
  * last commits, a process crash loses nothing committed), statements prepared once.
  */
 export class IpcStore {
-  readonly walPath: string;
   private readonly statements = new Map<StatementName, SqliteStatement>();
 
   private constructor(
     readonly path: string,
     private readonly db: SqliteDatabase,
-  ) {
-    this.walPath = `${path}-wal`;
-  }
+  ) {}
 
   get driver(): SqliteDriverName {
     return this.db.driver;
@@ -106,7 +103,15 @@ export class IpcStore {
   static open(path: string, driver?: SqliteDriverName): IpcStore {
     mkdirSync(dirname(path), { recursive: true });
     // Created private to this user before SQLite opens it; SQLite gives its -wal and -shm the same mode.
-    closeSync(openSync(path, 'a', 0o600));
+    // Never opened (then closed) when it exists: closing any descriptor of the file would drop the
+    // POSIX locks another connection of this process holds on it.
+    if (!existsSync(path)) {
+      try {
+        closeSync(openSync(path, 'wx', 0o600));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+    }
     const db = openDatabase(path, driver);
     try {
       db.exec(`PRAGMA busy_timeout = ${OPEN_BUSY_TIMEOUT_MS}`);
