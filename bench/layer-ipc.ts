@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InMemoryChannelLayer, IpcChannelLayer, RedisChannelLayer, type ChannelLayer } from '../src';
 import { findOrStartRedis } from '../test/support/redis-server';
+import type { SectionResult } from './bench-section';
 import { startBenchChild, type BenchChild } from './child-process';
 import { cpu, integer, ms, table } from './format';
 import { runRound } from './layer-send-receive';
@@ -125,7 +126,8 @@ interface Row {
   error?: string;
 }
 
-export async function runIpcBench(redisUrl: string | undefined): Promise<string> {
+/** The `ipc` section of `npm run bench` (bench/sections.ts), or run alone (below). */
+export async function runIpcBench(redisUrl: string | undefined): Promise<SectionResult> {
   const folder = mkdtempSync(join(tmpdir(), 'bench-ipc-'));
   try {
     const targets: IpcBenchTarget[] = [
@@ -180,7 +182,25 @@ export async function runIpcBench(redisUrl: string | undefined): Promise<string>
       ];
     });
     lines.push(table(header, body, 1));
-    return lines.join('\n');
+    const figures = rows.map((row) => {
+      const summary = row.latencies.summary();
+      return {
+        target: row.target.name,
+        inFlight: row.inFlight,
+        ...(row.error || !row.cpu
+          ? { error: row.error ?? 'no round ran' }
+          : {
+              messagesPerSecond: row.messages / (row.cpu.wallMs / 1000),
+              latencyMs: summary,
+              cpuPercent: (row.cpu.clientMs / row.cpu.wallMs) * 100,
+            }),
+      };
+    });
+    return {
+      text: lines.join('\n'),
+      json: { idleCpuPercent: idle, idleSeconds: IDLE_SECONDS, rows: figures },
+      failed: rows.filter((row) => row.error).length,
+    };
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }
@@ -191,7 +211,9 @@ if (require.main === module) {
     const redis = await findOrStartRedis().catch(() => undefined);
     try {
       process.stdout.write(`IpcChannelLayer bench, Node ${process.version}\n`);
-      process.stdout.write(`${await runIpcBench(redis?.url)}\n`);
+      const { text, failed } = await runIpcBench(redis?.url);
+      process.stdout.write(`${text}\n`);
+      if (failed > 0) process.exitCode = 1;
     } finally {
       await redis?.stop();
     }

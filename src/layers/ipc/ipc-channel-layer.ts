@@ -244,8 +244,9 @@ export class IpcChannelLayer implements GroupsChannelLayer {
 
   /** The sends of one tick, in one transaction. */
   private flushSends(): void {
-    const batch = this.outgoing ?? [];
+    const batch = this.outgoing;
     this.outgoing = undefined;
+    if (!batch) return;
     this.write((now) => this.insertAll(batch, now)).then(
       (results) => {
         if (results.includes(true)) this.queued();
@@ -325,6 +326,8 @@ export class IpcChannelLayer implements GroupsChannelLayer {
     signal: AbortSignal | undefined,
   ): Promise<TakenRow[]> {
     const unique = channels.length > 1 ? [...new Set(channels)] : channels;
+    // Sends of this tick go first (in order, as their microtask would): one may be for this receive.
+    if (this.outgoing) this.flushSends();
     if (this.anyQueued(unique)) {
       const rows = await this.write((now) => this.popFrom(unique, max, now));
       if (rows.length > 0 || this.closed) return rows;

@@ -51,19 +51,29 @@ function nodeSqlite(): NodeSqliteModule | undefined {
   return undefined;
 }
 
-function betterSqlite(): BetterSqliteConstructor {
+/** Opens `file` with better-sqlite3, loaded on first use (its native addon too, in the constructor). */
+function openBetterSqlite(file: string): InstanceType<BetterSqliteConstructor> {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require('better-sqlite3') as BetterSqliteConstructor;
+    const Database = require('better-sqlite3') as BetterSqliteConstructor;
+    return new Database(file);
   } catch (error) {
+    const { code, message: reason } = error as { code?: unknown; message: string };
+    if (typeof code === 'string' && code.startsWith('SQLITE_')) throw error;
+    if (nodeSqlite()) {
+      throw new Error(
+        `better-sqlite3 could not be loaded (${reason}): leave the driver option out to use the built-in ` +
+          'node:sqlite, or reinstall it for this Node: npm install better-sqlite3@12',
+      );
+    }
     throw new Error(
       `IpcChannelLayer needs SQLite: this Node (${process.version}) has no built-in node:sqlite (Node >= 22.13 ` +
-        `does), so install the better-sqlite3 driver: npm install better-sqlite3@12 (${(error as Error).message})`,
+        `does), so install the better-sqlite3 driver: npm install better-sqlite3@12 (${reason})`,
     );
   }
 }
 
-/** Which driver `openDatabase` uses here, or `forced` to choose (tests). */
+/** The driver `openDatabase` uses unless told: `node:sqlite` when this Node has it. */
 export function sqliteDriverName(): SqliteDriverName {
   return nodeSqlite() ? 'node:sqlite' : 'better-sqlite3';
 }
@@ -81,8 +91,7 @@ export function openDatabase(file: string, driver: SqliteDriverName = sqliteDriv
       close: () => db.close(),
     };
   }
-  const Database = betterSqlite();
-  const db = new Database(file);
+  const db = openBetterSqlite(file);
   return {
     driver,
     exec: (sql) => void db.exec(sql),

@@ -44,6 +44,35 @@ describe('IpcChannelLayer across processes', () => {
     expect(layer().driver).toBe(builtin ? 'node:sqlite' : 'better-sqlite3');
   });
 
+  it('names the fix when the other driver is asked for and cannot load, and shares the store when it can', async () => {
+    const builtin = layer().driver === 'node:sqlite';
+    const other = builtin ? 'better-sqlite3' : 'node:sqlite';
+    let second: IpcChannelLayer;
+    try {
+      second = layer({ driver: other });
+    } catch (error) {
+      expect((error as Error).message).toMatch(
+        builtin ? /npm install better-sqlite3@12/ : /node:sqlite is not available/,
+      );
+      return;
+    }
+    // Both drivers load here (better-sqlite3 built for this Node): they share one store.
+    expect(second.driver).toBe(other);
+    await layers[0].send('drivers', { from: 'first' });
+    expect(await second.receive(['drivers'])).toEqual(['drivers', { from: 'first' }]);
+  });
+
+  it('takes no more than max in a receiveMany of what another process sent with sendMany', async () => {
+    const here = layer({ capacity: 100 });
+    const other = await child({ capacity: 100 });
+    const results = await here.sendMany(Array.from({ length: 25 }, (_, n) => ['many.items', { n }] as const));
+    expect(results.every(Boolean)).toBe(true);
+    const firstTen = await other.call<Array<[string, ChannelMessage]>>('receiveMany', ['many.items'], { max: 10 });
+    expect(firstTen.map(([, message]) => message.n)).toEqual([...Array(10).keys()]);
+    const rest = await other.call<Array<[string, ChannelMessage]>>('receiveUntil', ['many.items'], 100, 0.3);
+    expect(rest.map(([, message]) => message.n)).toEqual(Array.from({ length: 15 }, (_, i) => i + 10));
+  });
+
   it('delivers a message sent by one process to another, both ways', async () => {
     const here = layer();
     const other = await child();

@@ -43,6 +43,7 @@ const ops: Record<string, (...args: never[]) => unknown> = {
     }
     return out;
   },
+  receiveMany: (channels: string[], options: { max: number }) => open().receiveMany(channels, options),
   cpuUsage: () => process.cpuUsage(),
   /** Begins a write transaction on the store with a raw connection, writes a row, and holds it. */
   holdWriteLock: (path: string) => {
