@@ -25,8 +25,8 @@ import {
   nonLocalName,
   randomLetters,
 } from '../names';
-import { PayloadCodec } from '../redis/payload-codec';
 import { Doorbell } from './doorbell';
+import { IpcCodec } from './ipc-codec';
 import { IpcStore, isBusyError } from './ipc-store';
 import type { SqliteDriverName } from './sqlite-driver';
 
@@ -38,8 +38,8 @@ import type { SqliteDriverName } from './sqlite-driver';
  *   `queue`: `queue` is the non-local name (`prefix!` for every `prefix!local`), `channel` the full
  *   name a receive reports. `id` is the rowid: a new row always gets an id above every row present,
  *   which is all per-queue order needs (AUTOINCREMENT would add a write per insert for nothing).
- *   Payloads are the Redis layer's MessagePack encoding (bytes stay bytes), so `maxMessageSize`
- *   means the same bytes. `group_members(grp, channel, expires_at)` holds memberships with their
+ *   Payloads are MessagePack as in the Redis layer (bytes stay bytes), so `maxMessageSize` means
+ *   the same bytes. `group_members(grp, channel, expires_at)` holds memberships with their
  *   own expiry; `channel_stats` the statistics counters, shared by every process.
  * - Atomicity. Every change is one `BEGIN IMMEDIATE` transaction: the write lock is taken first,
  *   the capacity count and the insert happen under it (no overshoot however many processes send),
@@ -152,7 +152,7 @@ export class IpcChannelLayer implements GroupsChannelLayer {
   private readonly groupExpiryMs: number;
   private readonly lockTimeoutMs: number;
   private readonly store: IpcStore;
-  private readonly codec: PayloadCodec;
+  private readonly codec: IpcCodec;
   private readonly logger = new Logger(IpcChannelLayer.name);
   private outgoing: PendingSend[] | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -184,7 +184,7 @@ export class IpcChannelLayer implements GroupsChannelLayer {
     if (options.driver !== undefined && options.driver !== 'node:sqlite' && options.driver !== 'better-sqlite3') {
       throw new TypeError(`driver must be 'node:sqlite' or 'better-sqlite3', got ${String(options.driver)}`);
     }
-    this.codec = new PayloadCodec(this.maxMessageSize, this.expiry);
+    this.codec = new IpcCodec(this.maxMessageSize);
     this.path = resolvePath(options.path);
     this.store = IpcStore.open(this.path, options.driver);
     try {
@@ -611,7 +611,7 @@ export class IpcChannelLayer implements GroupsChannelLayer {
 
   private decode(row: TakenRow): ChannelMessage | null {
     try {
-      return this.codec.unpack(this.codec.open(row.payload));
+      return this.codec.decode(row.payload);
     } catch (error) {
       this.droppedMessages++;
       this.logger.warn(`Dropped an unreadable message for ${row.channel}: ${(error as Error).message}`);
