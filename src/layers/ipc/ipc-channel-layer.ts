@@ -155,7 +155,8 @@ export class IpcChannelLayer implements GroupsChannelLayer {
   private readonly codec: IpcCodec;
   private readonly logger = new Logger(IpcChannelLayer.name);
   private outgoing: PendingSend[] | undefined;
-  private readonly inFlight = new Set<Promise<unknown>>();
+  /** The last write waiting for the lock (another process held it): later writes queue behind it. */
+  private tail: Promise<unknown> | undefined;
   private readonly waiters = new Set<Waiter>();
   private readonly doorbell: Doorbell;
   private readonly safetyNet: NodeJS.Timeout;
@@ -521,7 +522,7 @@ export class IpcChannelLayer implements GroupsChannelLayer {
     for (const waiter of [...this.waiters]) this.endWait(waiter, []);
     // Sends queued this tick are flushed by their microtask; wait for it and for retries in progress.
     await Promise.resolve();
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    while (this.tail) await this.tail.catch(() => undefined);
     this.store.close();
   }
 
@@ -534,17 +535,38 @@ export class IpcChannelLayer implements GroupsChannelLayer {
    * the lock (SQLite itself waits up to 100 ms per attempt); `LayerUnavailable` after `lockTimeout`.
    */
   private write<T>(fn: (now: number) => T): Promise<T> {
-    let first: T;
-    try {
-      first = this.store.transaction(fn);
-    } catch (error) {
-      if (!isBusyError(error)) return Promise.reject(error);
-      const retrying = this.retryWrite(fn);
-      this.inFlight.add(retrying);
-      void retrying.finally(() => this.inFlight.delete(retrying)).catch(() => undefined);
-      return retrying;
+    // Sends queued this tick were called before this write: they commit first.
+    if (this.outgoing) this.flushSends();
+    let attempt: Promise<T>;
+    if (this.tail) {
+      // A write is waiting for the lock: this one goes after it, so writes commit in call order.
+      attempt = this.tail.then(
+        () => this.writeNow(fn),
+        () => this.writeNow(fn),
+      );
+    } else {
+      try {
+        return Promise.resolve(this.store.transaction(fn));
+      } catch (error) {
+        if (!isBusyError(error)) return Promise.reject(error);
+        attempt = this.retryWrite(fn);
+      }
     }
-    return Promise.resolve(first);
+    const tail: Promise<unknown> = attempt;
+    this.tail = tail;
+    void tail.then(
+      () => this.tail === tail && (this.tail = undefined),
+      () => this.tail === tail && (this.tail = undefined),
+    );
+    return attempt;
+  }
+
+  private writeNow<T>(fn: (now: number) => T): Promise<T> {
+    try {
+      return Promise.resolve(this.store.transaction(fn));
+    } catch (error) {
+      return isBusyError(error) ? this.retryWrite(fn) : Promise.reject(error);
+    }
   }
 
   private async retryWrite<T>(fn: (now: number) => T): Promise<T> {

@@ -165,6 +165,24 @@ describe('IpcChannelLayer across processes', () => {
     ]);
   });
 
+  it('commits writes that waited for the lock in the order they were made', async () => {
+    const here = layer();
+    const holder = await IpcChild.start();
+    children.push(holder);
+    await holder.call('holdWriteLock', store);
+    const writes = [
+      here.send('ordered.after', { n: 1 }),
+      here.sendMany([['ordered.after', { n: 2 }]]),
+      here.groupAdd('ordered', 'ordered.after').then(() => here.sendGroup('ordered', { n: 4 })),
+      here.send('ordered.after', { n: 3 }),
+    ];
+    await sleep(200);
+    await holder.kill('SIGKILL');
+    await Promise.all(writes);
+    const received = await here.receiveMany(['ordered.after'], { max: 10 });
+    expect(received.map(([, message]) => message.n)).toEqual([1, 2, 3, 4]);
+  });
+
   it('fails a call with LayerUnavailable after lockTimeout while another process holds the lock', async () => {
     const here = layer({ lockTimeout: 0.5 });
     const holder = await IpcChild.start();
