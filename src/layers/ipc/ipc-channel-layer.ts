@@ -47,8 +47,16 @@ import type { SqliteDriverName } from './sqlite-driver';
  *   (each message goes to one receiver: at most once, never twice). A process killed mid-
  *   transaction loses its uncommitted work only: the kernel drops its file locks, and the next
  *   connection rolls the WAL back to the last commit. No lock can stay held by a dead process.
- * - Batching. Sends made in the same tick go in one transaction (as the Redis layer's SEND_MANY);
- *   `sendMany` is one transaction, `receiveMany` takes up to `max` in one.
+ * - Batching and order. Sends made in the same tick go in one transaction (as the Redis layer's
+ *   SEND_MANY); `sendMany` is one transaction, `receiveMany` takes up to `max` in one. Writes commit
+ *   in call order: the tick's pending sends go before any later write (a receive included), and
+ *   while one write waits for the lock the later ones queue behind it.
+ * - Durability. `synchronous=NORMAL`: a commit is a write to the WAL without fsync, so a process
+ *   crash loses nothing committed; an OS crash or power cut may lose the last commits (messages
+ *   that live `expiry` seconds anyway). Statements are prepared once per connection.
+ * - Reuse. The tables are created IF NOT EXISTS under a `schema_version` row: a store left by a
+ *   crashed run is simply used (its messages expire as usual); a store of another version, or a
+ *   file that is not a store, is refused at construction with `IpcStoreError` saying what to do.
  * - Expiry. `expires_at` is an absolute time (all processes share the machine clock). Expired rows
  *   are skipped and deleted when a receive meets them at a queue's head, when a send finds the
  *   queue full, when a group send reaches a member, and by a sweep in each process (every
@@ -75,8 +83,8 @@ import type { SqliteDriverName } from './sqlite-driver';
 /** Options of `IpcChannelLayer`. Times are in seconds. */
 export interface IpcChannelLayerOptions extends ChannelLayerOptions {
   /**
-   * The store's database file, shared by every process of the app (created with its folder; its
-   * `-wal` and `-shm` files sit beside it). Required, so two apps never share one by accident:
+   * The store's database file, shared by every process of the app (created with its folder, mode
+   * 0600; its `-wal`, `-shm` and `-bell` files sit beside it). Required, so two apps never share one by accident:
    * e.g. `join(os.tmpdir(), 'my-app.channels.db')`. Must be on a local file system.
    */
   path: string;
