@@ -83,8 +83,8 @@ import type { SqliteDriverName } from './sqlite-driver';
 /** Options of `IpcChannelLayer`. Times are in seconds. */
 export interface IpcChannelLayerOptions extends ChannelLayerOptions {
   /**
-   * The store's database file, shared by every process of the app (created with its folder, mode
-   * 0600; its `-wal`, `-shm` and `-bell` files sit beside it). Required, so two apps never share one by accident:
+   * The store's database file, shared by every process of the app (created with mode 0600, and its
+   * folder if needed; its `-wal`, `-shm` and `-bell` files sit beside it). Required, so two apps never share one by accident:
    * e.g. `join(os.tmpdir(), 'my-app.channels.db')`. Must be on a local file system.
    */
   path: string;
