@@ -257,12 +257,14 @@ export class IpcChannelLayer implements GroupsChannelLayer {
     this.outgoing = undefined;
     if (!batch) return;
     this.write((now) => this.insertAll(batch, now)).then(
-      (results) => {
-        if (results.includes(true)) this.queued();
-        batch.forEach((item, i) => item.settle(results[i]));
-      },
+      (results) => this.settleSends(batch, results),
       (error: unknown) => batch.forEach((item) => item.fail(error)),
     );
+  }
+
+  private settleSends(batch: readonly PendingSend[], results: readonly boolean[]): void {
+    if (results.includes(true)) this.queued();
+    batch.forEach((item, i) => item.settle(results[i]));
   }
 
   /**
@@ -335,10 +337,24 @@ export class IpcChannelLayer implements GroupsChannelLayer {
     signal: AbortSignal | undefined,
   ): Promise<TakenRow[]> {
     const unique = channels.length > 1 ? [...new Set(channels)] : channels;
-    // Sends of this tick go first (in order, as their microtask would): one may be for this receive.
-    if (this.outgoing) this.flushSends();
-    if (this.anyQueued(unique)) {
-      const rows = await this.write((now) => this.popFrom(unique, max, now));
+    const sends = this.outgoing;
+    this.outgoing = undefined;
+    if (sends || this.anyQueued(unique)) {
+      // This tick's sends go first (in order, as their microtask would), in the pop's transaction.
+      let sent: boolean[] = [];
+      const rows = await this.write((now) => {
+        if (sends) sent = this.insertAll(sends, now);
+        return this.popFrom(unique, max, now);
+      }).then(
+        (taken) => {
+          if (sends) this.settleSends(sends, sent);
+          return taken;
+        },
+        (error: unknown) => {
+          sends?.forEach((item) => item.fail(error));
+          throw error;
+        },
+      );
       if (rows.length > 0 || this.closed) return rows;
     }
     if (waitMs <= 0 || signal?.aborted || this.closed) return [];
