@@ -73,10 +73,11 @@ import type { SqliteDriverName } from './sqlite-driver';
  *   this process checks at once, without the round trip through the kernel. In case a wake-up is
  *   missed (a file system without inotify, such as NFS; the bell deleted), blocked receives are
  *   re-checked every `pollInterval` (default 1.5 s).
- * - Lock waits. SQLite waits up to 100 ms for the write lock (transactions last microseconds);
- *   past that the layer retries from the event loop, so a process stopped while holding the lock
- *   (SIGSTOP, a debugger) stalls others for at most `lockTimeout` (default 10 s) before their calls
- *   fail with `LayerUnavailable`, instead of freezing them.
+ * - Lock waits. Transactions hold the write lock for microseconds, so SQLite is told not to wait
+ *   for it (its busy handler sleeps 1 ms at least, with the event loop blocked): a call that finds
+ *   it taken retries on the event loop's next turns, then on 1–5 ms timers. A process stopped while
+ *   holding it (SIGSTOP, a debugger) stalls the others' calls for at most `lockTimeout` (default
+ *   10 s), which then fail with `LayerUnavailable`, and never freezes their event loops.
  * - Driver. `node:sqlite` where Node has it unflagged (Node >= 22.13), else `better-sqlite3` v12.
  */
 
@@ -122,6 +123,14 @@ const DEFAULT_LOCK_TIMEOUT = 10;
 const DEFAULT_POLL_INTERVAL = 1.5;
 /** Back-off between attempts at a write lock another process holds. */
 const BUSY_RETRY_MS = 5;
+/** Attempts at the lock retried on the next turn of the event loop before backing off with timers. */
+const IMMEDIATE_RETRIES = 8;
+
+/** Waits before the `attempt`-th retry (0-based): the next turn first (locks are held for µs), then a few ms. */
+function backOff(attempt: number): Promise<void> {
+  if (attempt < IMMEDIATE_RETRIES) return new Promise((done) => setImmediate(done));
+  return sleep(1 + Math.random() * Math.min(BUSY_RETRY_MS, attempt - IMMEDIATE_RETRIES + 1));
+}
 
 function positiveSeconds(value: unknown, fallback: number, name: string): number {
   const resolved = value ?? fallback;
@@ -171,6 +180,7 @@ export class IpcChannelLayer implements GroupsChannelLayer {
   private readonly sweeper: NodeJS.Timeout;
   private checkScheduled = false;
   private checkRetry: NodeJS.Timeout | undefined;
+  private checkRetries = 0;
   private droppedMessages = 0;
   private closed = false;
 
@@ -595,8 +605,8 @@ export class IpcChannelLayer implements GroupsChannelLayer {
 
   private async retryWrite<T>(fn: (now: number) => T): Promise<T> {
     const deadline = Date.now() + this.lockTimeoutMs;
-    for (;;) {
-      await sleep(BUSY_RETRY_MS + Math.random() * BUSY_RETRY_MS);
+    for (let attempt = 0; ; attempt++) {
+      await backOff(attempt);
       try {
         return this.store.transaction(fn);
       } catch (error) {
@@ -647,10 +657,15 @@ export class IpcChannelLayer implements GroupsChannelLayer {
       });
     } catch (error) {
       if (!isBusyError(error)) this.logger.error(`Could not serve blocked receives: ${(error as Error).message}`);
-      clearTimeout(this.checkRetry);
-      this.checkRetry = setTimeout(() => this.check(), BUSY_RETRY_MS);
+      // Another process holds the lock (for µs, usually): try again on the next turn, then on a timer.
+      if (this.checkRetries++ < IMMEDIATE_RETRIES) this.scheduleCheck();
+      else {
+        clearTimeout(this.checkRetry);
+        this.checkRetry = setTimeout(() => this.check(), 1 + Math.random() * BUSY_RETRY_MS);
+      }
       return;
     }
+    this.checkRetries = 0;
     // Settled in the same turn as the commit: nothing (an abort, a timeout) can end them between.
     for (const [waiter, rows] of served) this.endWait(waiter, rows);
   }

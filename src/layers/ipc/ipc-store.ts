@@ -70,8 +70,12 @@ const STATEMENTS = {
 
 export type StatementName = keyof typeof STATEMENTS;
 
-/** Milliseconds SQLite itself waits (sleeping in the busy handler) for the write lock before SQLITE_BUSY. */
-const BUSY_TIMEOUT_MS = 100;
+/**
+ * Milliseconds SQLite itself waits for the write lock before SQLITE_BUSY: none. Its busy handler
+ * sleeps 1 ms at least, and blocks the event loop while it does; transactions hold the lock for
+ * microseconds, so the layer retries on the event loop's next turn instead (then with timers).
+ */
+const BUSY_TIMEOUT_MS = 0;
 /** At open, when several processes start at once and one is creating the tables. */
 const OPEN_BUSY_TIMEOUT_MS = 5000;
 
