@@ -30,6 +30,13 @@ export const SECTIONS: readonly BenchSection[] = [
     run: async (redisUrl) => (await import('./connections/churn')).runChurnSection(redisUrl),
   },
   {
+    name: 'ipc',
+    describe:
+      'IpcChannelLayer send → receive at 1/16/256 in flight, in one process and through a relay process, beside the in-memory and Redis layers; idle CPU of a blocked receive (bench/layer-ipc.ts)',
+    // Loaded on use, like the idle section.
+    run: async (redisUrl) => (await import('./layer-ipc')).runIpcBench(redisUrl),
+  },
+  {
     name: 'faults',
     describe:
       'one flooding socket beside 50 bystanders, 50 unread 10 MiB bodies, a 50-user chat through a Redis stall and restart (bench/faults/)',

@@ -14,7 +14,7 @@ export type LayerOrder = readonly (readonly LayerUnit[])[];
 /** The layer order of src/: mirrors ARCHITECTURE.md's layer table. Change both together. */
 export const LAYERS: LayerOrder = [
   ['logging'],
-  [{ folder: 'layers', inner: [['.'], ['memory', 'redis', 'rabbitmq']] }],
+  [{ folder: 'layers', inner: [['.'], ['memory', 'redis', 'rabbitmq', 'ipc']] }],
   ['channels'],
   ['routing'],
   ['registry'],

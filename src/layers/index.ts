@@ -9,3 +9,5 @@ export type { OutageBufferOptions, RedisChannelLayerOptions } from './redis/redi
 export { DecryptionFailed } from './redis/fernet';
 export { RabbitmqChannelLayer } from './rabbitmq/rabbitmq-channel-layer';
 export type { RabbitmqChannelLayerOptions, RabbitmqOutageBufferOptions } from './rabbitmq/rabbitmq-options';
+export { IpcChannelLayer, type IpcChannelLayerOptions } from './ipc/ipc-channel-layer';
+export { IpcStoreError } from './ipc/ipc-store';
