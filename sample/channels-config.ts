@@ -1,5 +1,6 @@
 import type { Store } from 'express-session';
 import { passportUserResolver, type ChannelsModuleOptions } from '../src';
+import { sampleLayerConfig } from './sample-layer';
 import type { UsersStore } from './users.store';
 
 /** The session cookie's name (express-session's default). */
@@ -50,7 +51,7 @@ export interface SampleSessions {
 
 /**
  * In-memory layer and an in-process worker by default (one command, nothing to install).
- * `CHANNELS_LAYER=redis` uses Redis (`REDIS_URL`); `CHANNELS_WORKER=off` leaves the consumers to
+ * `CHANNELS_LAYER=redis|rabbitmq|ipc` picks another layer (sample-layer.ts); `CHANNELS_WORKER=off` leaves the consumers to
  * separate worker processes. Consumers read the HTTP session from `store` (signed with
  * `SESSION_SECRET`), and `@AllowedHostsOnly()` lets WebSockets in from `ALLOWED_HOSTS`.
  */
@@ -58,17 +59,9 @@ export function channelsConfig(
   { store, users }: SampleSessions,
   env: NodeJS.ProcessEnv = process.env,
 ): ChannelsModuleOptions {
-  const redis = env.CHANNELS_LAYER === 'redis';
   const hosts = allowedHosts(env);
   return {
-    layers: {
-      default: redis
-        ? {
-            backend: 'redis',
-            options: { hosts: [env.REDIS_URL ?? 'redis://127.0.0.1:6379'], prefix: env.CHANNELS_PREFIX ?? 'sample:' },
-          }
-        : { backend: 'memory' },
-    },
+    layers: { default: sampleLayerConfig(env) },
     worker: { enabled: env.CHANNELS_WORKER !== 'off' },
     sessions: {
       store,

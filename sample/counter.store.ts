@@ -1,16 +1,15 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import Redis from 'ioredis';
+import { sharedRedis } from './sample-layer';
 
 /**
- * The live counter of `/multi/`, shared by everyone: in this process by default; in Redis with
- * `CHANNELS_LAYER=redis` (INCRBY on `<CHANNELS_PREFIX>counter`), so that separate web and worker
- * processes agree on the total.
+ * The live counter of `/multi/`, shared by everyone: in this process by default; in Redis on every
+ * other layer (`REDIS_URL`, see sample-layer.ts; INCRBY on `<CHANNELS_PREFIX>counter`), so that
+ * separate web and worker processes agree on the total.
  */
 @Injectable()
 export class CounterStore implements OnApplicationShutdown {
   private total = 0;
-  private readonly redis =
-    process.env.CHANNELS_LAYER === 'redis' ? new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379') : undefined;
+  private readonly redis = sharedRedis();
   private readonly key = `${process.env.CHANNELS_PREFIX ?? 'sample:'}counter`;
 
   async value(): Promise<number> {

@@ -1,5 +1,5 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
-import Redis from 'ioredis';
+import { sharedRedis } from './sample-layer';
 
 export interface ChatLine {
   username: string;
@@ -15,13 +15,13 @@ const MAX_MEMORY_ROOMS = 1000;
 
 /**
  * Chat history, the last 100 lines per room for a week: in this process by default (at most 1000
- * rooms), in Redis with `CHANNELS_LAYER=redis` (so every web and worker process sees the same history).
+ * rooms), in Redis on every other layer (`REDIS_URL`, see sample-layer.ts), so every web and worker
+ * process sees the same history.
  */
 @Injectable()
 export class HistoryStore implements OnModuleDestroy {
   private readonly memory = new Map<string, ChatLine[]>();
-  private readonly redis =
-    process.env.CHANNELS_LAYER === 'redis' ? new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379') : undefined;
+  private readonly redis = sharedRedis();
   private readonly prefix = `${process.env.CHANNELS_PREFIX ?? 'sample:'}history:`;
 
   async add(room: string, line: ChatLine): Promise<void> {

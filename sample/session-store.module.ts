@@ -2,6 +2,7 @@ import { Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/
 import { MemoryStore, type Store } from 'express-session';
 import Redis from 'ioredis';
 import { RedisSessionStore } from '../src';
+import { sharedRedis } from './sample-layer';
 
 /** The express-session Store of the app: the session middleware and ChannelsModule share this one instance. */
 export const SESSION_STORE = 'sample:session-store';
@@ -21,7 +22,7 @@ class SessionRedisCloser implements OnApplicationShutdown {
 
 /**
  * HTTP sessions (and the channel sessions, which ChannelsModule keeps in the same store): a
- * MemoryStore of this process by default; with `CHANNELS_LAYER=redis`, a RedisSessionStore on its
+ * MemoryStore of this process by default; on every other layer, a RedisSessionStore on its
  * own client to `REDIS_URL` under `<CHANNELS_PREFIX>sess:`, so every web and worker process sees
  * the same sessions.
  */
@@ -29,8 +30,7 @@ class SessionRedisCloser implements OnApplicationShutdown {
   providers: [
     {
       provide: SESSION_REDIS,
-      useFactory: (): Redis | null =>
-        process.env.CHANNELS_LAYER === 'redis' ? new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379') : null,
+      useFactory: (): Redis | null => sharedRedis() ?? null,
     },
     {
       provide: SESSION_STORE,

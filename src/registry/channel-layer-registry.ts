@@ -1,7 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { globalLayerResolver, setGlobalLayerResolver, type LayerResolver } from '../channels/layer-resolver';
 import type { ChannelLayer } from '../layers/channel-layer';
+import { IpcChannelLayer, type IpcChannelLayerOptions } from '../layers/ipc/ipc-channel-layer';
 import { InMemoryChannelLayer } from '../layers/memory/in-memory-channel-layer';
+import { RabbitmqChannelLayer } from '../layers/rabbitmq/rabbitmq-channel-layer';
 import { RedisChannelLayer } from '../layers/redis/redis-channel-layer';
 import { Router } from '../routing/router';
 import type { ChannelLayerConfig, ChannelLayersConfig } from './channel-layer-config';
@@ -19,11 +21,13 @@ function createLayer(alias: string, config: ChannelLayerConfig): ChannelLayer {
   const backend = config.backend ?? 'memory';
   if (backend === 'memory') return new InMemoryChannelLayer(config.options);
   if (backend === 'redis') return new RedisChannelLayer(config.options);
+  if (backend === 'rabbitmq') return new RabbitmqChannelLayer(config.options);
+  if (backend === 'ipc') return new IpcChannelLayer(config.options as IpcChannelLayerOptions);
   if (typeof backend === 'function')
     return new (backend as unknown as new (options: unknown) => ChannelLayer)(config.options);
   if (typeof backend === 'object' && backend !== null && typeof backend.send === 'function') return backend;
   throw new TypeError(
-    `Channel layer "${alias}": backend must be 'memory', 'redis', a layer instance or a layer class, got ${String(backend)}`,
+    `Channel layer "${alias}": backend must be 'memory', 'redis', 'rabbitmq', 'ipc', a layer instance or a layer class, got ${String(backend)}`,
   );
 }
 

@@ -1,11 +1,18 @@
 import { buildSync } from 'esbuild';
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { killAllCli, startCli } from '../support/cli-process';
 import { openSocket } from '../support/websocket';
 import { browserLike, inbox, login } from '../sample/sample-client';
+import {
+  cleanUpRabbitPrefixes,
+  findOrStartRabbitmq,
+  uniqueRabbitPrefix,
+  type TestRabbitmq,
+} from '../support/rabbitmq-server';
 import { freePort, findOrStartRedis, uniquePrefix, type TestRedis } from '../support/redis-server';
 
 const root = join(__dirname, '..', '..');
@@ -29,6 +36,8 @@ function run(args: string[], cli?: string): Promise<Run> {
 
 describe('the nestjs-channels CLI', () => {
   let redis: TestRedis;
+  let rabbitmq: TestRabbitmq | undefined;
+  const ipcFolders: string[] = [];
 
   beforeAll(async () => {
     redis = await findOrStartRedis();
@@ -36,6 +45,11 @@ describe('the nestjs-channels CLI', () => {
   afterAll(async () => {
     killAllCli();
     await redis.stop();
+    if (rabbitmq) {
+      await cleanUpRabbitPrefixes(rabbitmq.url);
+      await rabbitmq.stop();
+    }
+    for (const folder of ipcFolders) rmSync(folder, { recursive: true, force: true });
   });
 
   it('explains its usage on a bad command line', async () => {
@@ -185,49 +199,68 @@ describe('the nestjs-channels CLI', () => {
     expect(ignoring.stderr).toContain('createApp must build the app from the module it is given');
   }, 30_000);
 
-  it('runs the sample as an interface server and a separate worker over Redis', async () => {
-    const port = await freePort();
-    const env = { CHANNELS_LAYER: 'redis', REDIS_URL: redis.url, CHANNELS_PREFIX: uniquePrefix('cli') };
-    await startCli(['runserver', 'sample/app.module.ts', '-p', String(port), '--noworker'], env, /serving on/);
-    const worker = await startCli(['runworker', 'sample/app.module.ts', '-v'], env, /worker listening on/);
-    expect(worker.output()).toContain('websocket.connect');
-    // The sample's chat checks Origin: these sockets come as from the sample's own page.
-    const origin = `http://127.0.0.1:${port}`;
-    const join = (): Promise<WebSocket> =>
-      openSocket(`ws://127.0.0.1:${port}/chat/cli/?username=ann`, [], browserLike(origin));
-    const ann = await join();
-    const bob = await join();
-    const heard = new Promise<string>((resolve) => bob.once('message', (data) => resolve(String(data))));
-    ann.send('through redis');
-    expect(JSON.parse(await heard)).toEqual({ text: 'through redis', username: 'ann' });
-    // -v logs each consumer the worker ran (the line may reach us after the chat message does).
-    for (let i = 0; i < 50 && !/websocket\.receive → ChatConsumer \(/.test(worker.output()); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
+  /** The sample's environment on each layer (its sessions and history live in Redis on all but memory). */
+  async function sampleEnv(layer: 'redis' | 'rabbitmq' | 'ipc'): Promise<Record<string, string>> {
+    const env = { CHANNELS_LAYER: layer, REDIS_URL: redis.url, CHANNELS_PREFIX: uniquePrefix('cli') };
+    if (layer === 'rabbitmq') {
+      rabbitmq ??= await findOrStartRabbitmq();
+      return { ...env, RABBITMQ_URL: rabbitmq.url, CHANNELS_PREFIX: uniqueRabbitPrefix('cli') };
     }
-    expect(worker.output()).toMatch(/websocket\.receive → ChatConsumer \(/);
-    ann.close();
-    bob.close();
+    if (layer === 'ipc') {
+      const folder = mkdtempSync(join(tmpdir(), 'channels-cli-ipc-'));
+      ipcFolders.push(folder);
+      return { ...env, CHANNELS_IPC_PATH: join(folder, 'layer') };
+    }
+    return env;
+  }
 
-    // Logged in over HTTP at the interface server; the consumers in the worker process read that
-    // HTTP session from Redis on connect, and the user from the channel session on every frame.
-    const privateRoom = `ws://127.0.0.1:${port}/private/cli/`;
-    await expect(openSocket(privateRoom, [], browserLike(origin))).rejects.toThrow('refused with 403');
-    const alice = await openSocket(privateRoom, [], browserLike(origin, await login(origin, 'alice', 'wonderland')));
-    const bobby = await openSocket(privateRoom, [], browserLike(origin, await login(origin, 'bob', 'builder')));
-    const [aliceHears, bobHears] = [inbox(alice), inbox(bobby)];
-    alice.send('from alice');
-    expect(JSON.parse(await bobHears.next())).toEqual({ text: 'from alice', username: 'alice' });
-    bobby.send('from bob');
-    expect(JSON.parse(await aliceHears.next())).toEqual({ text: 'from alice', username: 'alice' });
-    expect(JSON.parse(await aliceHears.next())).toEqual({ text: 'from bob', username: 'bob' });
-    for (let i = 0; i < 50 && !/websocket\.receive → PrivateChatConsumer \(/.test(worker.output()); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(worker.output()).toMatch(/websocket\.connect → PrivateChatConsumer \(/);
-    expect(worker.output()).toMatch(/websocket\.receive → PrivateChatConsumer \(/);
-    alice.close();
-    bobby.close();
-  }, 60_000);
+  it.each(['redis', 'rabbitmq', 'ipc'] as const)(
+    'runs the sample as an interface server and a separate worker on the %s layer',
+    async (layer) => {
+      const port = await freePort();
+      const env = await sampleEnv(layer);
+      await startCli(['runserver', 'sample/app.module.ts', '-p', String(port), '--noworker'], env, /serving on/);
+      const worker = await startCli(['runworker', 'sample/app.module.ts', '-v'], env, /worker listening on/);
+      expect(worker.output()).toContain('websocket.connect');
+      // The sample's chat checks Origin: these sockets come as from the sample's own page.
+      const origin = `http://127.0.0.1:${port}`;
+      const join = (): Promise<WebSocket> =>
+        openSocket(`ws://127.0.0.1:${port}/chat/cli/?username=ann`, [], browserLike(origin));
+      const ann = await join();
+      const bob = await join();
+      const heard = new Promise<string>((resolve) => bob.once('message', (data) => resolve(String(data))));
+      ann.send(`through ${layer}`);
+      expect(JSON.parse(await heard)).toEqual({ text: `through ${layer}`, username: 'ann' });
+      // -v logs each consumer the worker ran (the line may reach us after the chat message does).
+      for (let i = 0; i < 50 && !/websocket\.receive → ChatConsumer \(/.test(worker.output()); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(worker.output()).toMatch(/websocket\.receive → ChatConsumer \(/);
+      ann.close();
+      bob.close();
+
+      // Logged in over HTTP at the interface server; the consumers in the worker process read that
+      // HTTP session from Redis on connect, and the user from the channel session on every frame.
+      const privateRoom = `ws://127.0.0.1:${port}/private/cli/`;
+      await expect(openSocket(privateRoom, [], browserLike(origin))).rejects.toThrow('refused with 403');
+      const alice = await openSocket(privateRoom, [], browserLike(origin, await login(origin, 'alice', 'wonderland')));
+      const bobby = await openSocket(privateRoom, [], browserLike(origin, await login(origin, 'bob', 'builder')));
+      const [aliceHears, bobHears] = [inbox(alice), inbox(bobby)];
+      alice.send('from alice');
+      expect(JSON.parse(await bobHears.next())).toEqual({ text: 'from alice', username: 'alice' });
+      bobby.send('from bob');
+      expect(JSON.parse(await aliceHears.next())).toEqual({ text: 'from alice', username: 'alice' });
+      expect(JSON.parse(await aliceHears.next())).toEqual({ text: 'from bob', username: 'bob' });
+      for (let i = 0; i < 50 && !/websocket\.receive → PrivateChatConsumer \(/.test(worker.output()); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(worker.output()).toMatch(/websocket\.connect → PrivateChatConsumer \(/);
+      expect(worker.output()).toMatch(/websocket\.receive → PrivateChatConsumer \(/);
+      alice.close();
+      bobby.close();
+    },
+    60_000,
+  );
 
   it('keeps sockets open while a worker is killed and replaced', async () => {
     const port = await freePort();
