@@ -27,6 +27,10 @@ class EveryRequestOverChannels {
   /** Never runs (the worker is off): its route makes the interface send every request to the layer. */
   @Consumer('http.request')
   request(): void {}
+
+  /** Never runs either: its route says the app consumes `http.disconnect` (else none is sent). */
+  @Consumer('http.disconnect')
+  disconnect(): void {}
 }
 
 export interface AppOptions {
