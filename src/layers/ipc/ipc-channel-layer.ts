@@ -9,6 +9,7 @@ import type {
   ReceiveResult,
 } from '../channel-layer';
 import type { ChannelMessage } from '../channel-message';
+import { MessagePackCodec } from '../message-pack';
 import { ChannelFull, ChannelLayerClosed, LayerUnavailable, MessageTooLarge } from '../errors';
 import {
   assertMax,
@@ -26,7 +27,6 @@ import {
   randomLetters,
 } from '../names';
 import { Doorbell } from './doorbell';
-import { IpcCodec } from './ipc-codec';
 import { IpcStore, isBusyError } from './ipc-store';
 import type { SqliteDriverName } from './sqlite-driver';
 
@@ -169,7 +169,7 @@ export class IpcChannelLayer implements GroupsChannelLayer {
   private readonly groupExpiryMs: number;
   private readonly lockTimeoutMs: number;
   private readonly store: IpcStore;
-  private readonly codec: IpcCodec;
+  private readonly codec: MessagePackCodec;
   private readonly logger = new Logger(IpcChannelLayer.name);
   private outgoing: PendingSend[] | undefined;
   /** The last write waiting for the lock (another process held it): later writes queue behind it. */
@@ -203,7 +203,7 @@ export class IpcChannelLayer implements GroupsChannelLayer {
     if (options.driver !== undefined && options.driver !== 'node:sqlite' && options.driver !== 'better-sqlite3') {
       throw new TypeError(`driver must be 'node:sqlite' or 'better-sqlite3', got ${String(options.driver)}`);
     }
-    this.codec = new IpcCodec(this.maxMessageSize);
+    this.codec = new MessagePackCodec(this.maxMessageSize);
     this.path = resolvePath(options.path);
     this.store = IpcStore.open(this.path, options.driver);
     try {

@@ -11,6 +11,8 @@ import type {
 import { ChannelFull, ChannelLayerClosed, LayerUnavailable, MessageTooLarge } from '../errors';
 import { assertMax, receiveWaitMs, resolveLayerOptions, type ResolvedLayerOptions } from '../layer-options';
 import type { ChannelMessage } from '../channel-message';
+import { MessagePackCodec } from '../message-pack';
+import { shuffled } from '../shuffled';
 import {
   assertChannelName,
   assertGroupName,
@@ -22,7 +24,6 @@ import {
 import { AmqpLink, type LinkChannels } from './amqp-link';
 import type { PublishOutcome } from './confirm-publisher';
 import { GroupLog } from './group-log';
-import { MessageCodec } from './message-codec';
 import { OutageBuffer } from './outage-buffer';
 import {
   describeUrl,
@@ -41,15 +42,6 @@ interface Counters {
 const MAX_TRACKED_CHANNEL_STATS = 10_000;
 /** A refused publish to a vanished queue is declared again and retried this many times. */
 const NOROUTE_RETRIES = 2;
-
-function shuffled<T>(items: readonly T[]): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
 
 /**
  * A channel layer on RabbitMQ (AMQP 0-9-1, amqplib): one classic queue per channel (per process
@@ -73,7 +65,7 @@ export class RabbitmqChannelLayer implements GroupsChannelLayer {
   private readonly host: string;
   private readonly expiryMs: number;
   private readonly topology: Topology;
-  private readonly codec: MessageCodec;
+  private readonly codec: MessagePackCodec;
   private readonly buffer: OutageBuffer;
   private readonly groups: GroupLog;
   private readonly consumers: ReceiveConsumers;
@@ -102,7 +94,7 @@ export class RabbitmqChannelLayer implements GroupsChannelLayer {
     this.host = describeUrl(this.rabbit.url);
     this.expiryMs = Math.ceil(this.expiry * 1000);
     this.topology = new Topology(this.prefix, this.expiryMs, this.groupExpiry);
-    this.codec = new MessageCodec(this.maxMessageSize);
+    this.codec = new MessagePackCodec(this.maxMessageSize);
     this.buffer = new OutageBuffer(this.host, this.rabbit.limits);
     this.groups = new GroupLog(Math.ceil(this.groupExpiry * 1000), (body) => this.appendGroupEvent(body));
     this.consumers = new ReceiveConsumers((base) => this.declare(base));

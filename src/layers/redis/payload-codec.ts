@@ -1,7 +1,5 @@
-import { Packr } from 'msgpackr';
-import { MessageTooLarge } from '../errors';
 import type { ChannelMessage } from '../channel-message';
-import { validateMessage } from '../channel-message';
+import { MessagePackCodec } from '../message-pack';
 import { DecryptionFailed, MultiFernet } from './fernet';
 
 // One leading byte says how the rest is encoded, so a layer without keys can tell an
@@ -10,31 +8,25 @@ const PLAIN = 0x6d; // 'm'
 const ENCRYPTED = 0x66; // 'f'
 
 /**
- * Message ⇄ bytes for the Redis layer: MessagePack with distinct `bin` and `str` types (so bytes
- * stay bytes, also for Python peers), optionally Fernet-encrypted.
+ * Message ⇄ bytes for the Redis layer: MessagePack (MessagePackCodec), tagged plain or
+ * Fernet-encrypted.
  */
 export class PayloadCodec {
-  private readonly packr = new Packr({
-    useRecords: false,
-    moreTypes: false,
-    mapsAsObjects: true,
-    variableMapSize: true,
-  });
+  private readonly messagePack: MessagePackCodec;
   private readonly fernet: MultiFernet | undefined;
 
   constructor(
-    private readonly maxMessageSize: number,
+    maxMessageSize: number,
     private readonly decryptTtl: number,
     encryptionKeys?: readonly string[],
   ) {
+    this.messagePack = new MessagePackCodec(maxMessageSize);
     this.fernet = encryptionKeys === undefined ? undefined : new MultiFernet(encryptionKeys);
   }
 
   /** Validates and encodes; throws `TypeError` or `MessageTooLarge`. */
   encode(message: ChannelMessage): Buffer {
-    validateMessage(message);
-    const packed = this.packr.pack(message);
-    if (packed.length > this.maxMessageSize) throw new MessageTooLarge(packed.length, this.maxMessageSize);
+    const packed = this.messagePack.encode(message);
     if (this.fernet) return Buffer.concat([Buffer.of(ENCRYPTED), this.fernet.encrypt(packed)]);
     return Buffer.concat([Buffer.of(PLAIN), packed]);
   }
@@ -49,6 +41,6 @@ export class PayloadCodec {
   }
 
   unpack(plain: Buffer): ChannelMessage {
-    return this.packr.unpack(plain) as ChannelMessage;
+    return this.messagePack.decode(plain);
   }
 }

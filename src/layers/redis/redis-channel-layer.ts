@@ -12,6 +12,7 @@ import { ChannelFull, ChannelLayerClosed, LayerUnavailable, MessageTooLarge } fr
 import { FifoQueue } from '../fifo-queue';
 import { assertMax, receiveWaitMs, resolveLayerOptions, type ResolvedLayerOptions } from '../layer-options';
 import type { ChannelMessage } from '../channel-message';
+import { shuffled } from '../shuffled';
 import {
   assertChannelName,
   assertGroupName,
@@ -74,15 +75,6 @@ const DROP_LOG_INTERVAL_MS = 60_000;
 
 function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');
-}
-
-function shuffled<T>(items: readonly T[]): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
 }
 
 /**

@@ -1,13 +1,13 @@
 import { Packr } from 'msgpackr';
-import type { ChannelMessage } from '../channel-message';
-import { validateMessage } from '../channel-message';
-import { MessageTooLarge } from '../errors';
+import { validateMessage, type ChannelMessage } from './channel-message';
+import { MessageTooLarge } from './errors';
 
 /**
- * Message ⇄ bytes for the IPC layer: MessagePack with distinct `bin` and `str` types (bytes stay
- * bytes), the encoding the Redis layer uses, so `maxMessageSize` counts the same bytes.
+ * Message ⇄ bytes, for every layer that leaves the process: MessagePack with distinct `bin` and
+ * `str` types, so bytes stay bytes (also for Python peers) and `maxMessageSize` counts the same
+ * bytes on Redis, RabbitMQ and the IPC store.
  */
-export class IpcCodec {
+export class MessagePackCodec {
   private readonly packr = new Packr({
     useRecords: false,
     moreTypes: false,
@@ -25,7 +25,7 @@ export class IpcCodec {
     return packed;
   }
 
-  decode(payload: Buffer): ChannelMessage {
-    return this.packr.unpack(payload) as ChannelMessage;
+  decode(packed: Buffer): ChannelMessage {
+    return this.packr.unpack(packed) as ChannelMessage;
   }
 }
