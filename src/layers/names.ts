@@ -76,12 +76,26 @@ export function isSingleReader(channel: string): boolean {
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
+/** Random bytes drawn in blocks: one call to the system's generator per 4 KiB, not per name. */
+const RANDOM_POOL = new Uint8Array(4096);
+let poolOffset = RANDOM_POOL.length;
+
 /** `length` random ASCII letters, used for `?` channel suffixes and process prefixes. */
 export function randomLetters(length: number): string {
-  const bytes = new Uint8Array(length);
-  crypto.getRandomValues(bytes);
   let out = '';
-  for (const byte of bytes) out += LETTERS[byte % LETTERS.length];
+  for (let i = 0; i < length; i++) {
+    if (poolOffset === RANDOM_POOL.length) {
+      crypto.getRandomValues(RANDOM_POOL);
+      poolOffset = 0;
+    }
+    // 52 letters: bytes of 208 and above are skipped, so every letter is equally likely.
+    const byte = RANDOM_POOL[poolOffset++];
+    if (byte >= 208) {
+      i--;
+      continue;
+    }
+    out += LETTERS[byte % LETTERS.length];
+  }
   return out;
 }
 

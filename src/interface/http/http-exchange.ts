@@ -72,7 +72,8 @@ function parsedBody(request: IncomingMessage): Buffer | undefined {
 export class HttpExchange {
   private started = false;
   private finished = false;
-  private readonly stop = new AbortController();
+  /** Aborted when the exchange ends: made only for a wait that needs it (most requests have no body). */
+  private stop: AbortController | undefined;
   private replyChannel: string | undefined;
   /** The `http.request` while it waits in the client's queue (it can be taken back till it is sent). */
   private queued: QueuedMessage | undefined;
@@ -196,7 +197,7 @@ export class HttpExchange {
   private async reserve(bytes: number): Promise<boolean> {
     const { budget, settings } = this.context;
     if (bytes === 0) return true;
-    if (!(await budget.take(bytes, settings.backpressureTimeoutMs, this.stop.signal))) {
+    if (!(await budget.take(bytes, settings.backpressureTimeoutMs, this.stopSignal()))) {
       if (this.finished) return false;
       this.context.statistics.httpRefused503++;
       this.refuse(503, 'The server is busy: try again later', `no room in the body buffer (${budget.limit} bytes)`);
@@ -322,11 +323,22 @@ export class HttpExchange {
       // The app has the request: its first body piece is no longer ours to count.
       this.giveBack(this.firstBytes);
     }
-    if (reply.content instanceof Uint8Array && reply.content.length > 0) this.response.write(reply.content);
-    if (!reply.more_content) {
-      this.response.end();
-      this.finish(false);
+    const content = reply.content instanceof Uint8Array && reply.content.length > 0 ? reply.content : undefined;
+    if (reply.more_content) {
+      if (content) this.response.write(content);
+      return;
     }
+    // The last part and the end in one call: Node writes them (and the headers) at once.
+    if (content) this.response.end(content);
+    else this.response.end();
+    this.finish(false);
+  }
+
+  /** Aborted once the exchange has ended (at once if it already has). */
+  private stopSignal(): AbortSignal {
+    this.stop ??= new AbortController();
+    if (this.finished) this.stop.abort();
+    return this.stop.signal;
   }
 
   /** Answers with a short status (when the response has not started) and ends the exchange. */
@@ -356,7 +368,7 @@ export class HttpExchange {
   private finish(clientGone: boolean): void {
     if (this.finished) return;
     this.finished = true;
-    this.stop.abort();
+    this.stop?.abort();
     clearTimeout(this.responseTimer);
     if (this.replyChannel !== undefined) this.context.dispatcher.close(this.replyChannel);
     this.context.budget.release(this.held);
