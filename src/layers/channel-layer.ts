@@ -73,7 +73,9 @@ export interface ChannelLayer {
    * The `batch` extension: sends `messages` in order, as `send` would one after another, in as few
    * calls to the backend as it can (one script call per Redis host). Resolves with one result per
    * message: `true` sent, `false` its channel was full. A message refused as full makes the later
-   * messages for the same channel in this call refused too, so a channel's order always holds.
+   * messages for the same channel in this call refused too, so a channel's order always holds
+   * (RabbitMQ's layer may still accept a later one when a reader frees room mid-call: read each
+   * result on its own, never resend a `true`).
    * Rejects, sending nothing, on a bad name or a message too large; with `LayerUnavailable` as `send`.
    */
   sendMany?(messages: ReadonlyArray<readonly [channel: string, message: ChannelMessage]>): Promise<boolean[]>;

@@ -248,4 +248,31 @@ describe('FairSender', () => {
     expect(record.failures).toHaveLength(1);
     expect((record.failures[0] as { error: Error }).error.name).toBe('MessageTooLarge');
   });
+  it('never sends twice a message a layer accepted after refusing an earlier one of the same call', async () => {
+    // As RabbitMQ may when a reader frees room mid-call: [sent, full, sent].
+    const sends: string[] = [];
+    let refuseOnce = true;
+    const stub = {
+      send: async (_channel: string, message: ChannelMessage) => void sends.push(String(message.n)),
+      sendMany: async (messages: ReadonlyArray<readonly [string, ChannelMessage]>) =>
+        messages.map(([, message], i) => {
+          if (i === 1 && refuseOnce) {
+            refuseOnce = false;
+            return false;
+          }
+          sends.push(String(message.n));
+          return true;
+        }),
+    } as unknown as InMemoryChannelLayer;
+    layer = new InMemoryChannelLayer();
+    const sender = new FairSender(stub);
+    const queue = sender.queue({ failed: () => undefined }, 5000);
+    const heard: Array<FairSendFailure | undefined | 'pending'> = ['pending', 'pending', 'pending', 'pending'];
+    for (let n = 0; n < 4; n++) queue.push('work', { n }, 0, (failure) => (heard[n] = failure));
+    await sender.whenIdle(2000);
+    // 0 alone; then [1, 2, 3] → 2 refused, 3 sent; 2 goes again once the channel is probed.
+    expect(sends.sort()).toEqual(['0', '1', '2', '3']);
+    expect(heard).toEqual([undefined, undefined, undefined, undefined]);
+    expect(sender.pending).toBe(0);
+  });
 });

@@ -119,8 +119,18 @@ export class FairQueue {
     return true;
   }
 
+  /** @internal A message past the head that reached the layer out of turn (see FairSender.sent). */
+  removeSent(item: Item): void {
+    const at = this.items.indexOf(item, this.head);
+    if (at < 0) return;
+    this.items.splice(at, 1);
+    this.pendingBytes -= item.bytes;
+    this.sender.queued(-1);
+    item.settled?.();
+  }
+
   /**
-   * Drops every queued message (not the one already with the layer), telling each why (`failure`,
+   * Drops every queued message (not those already with the layer), telling each why (`failure`,
    * or that it was dropped); returns how many.
    */
   clear(failure?: FairSendFailure): number {
@@ -325,18 +335,24 @@ export class FairSender {
         ? this.layer.send(channel, run[0].content).then(() => undefined)
         : this.layer.sendMany!(run.map((item) => [item.channel, item.content] as const));
     sent.then(
-      (results) => this.sent(queue, channel, run.length, results),
+      (results) => this.sent(queue, run, results),
       (error: Error) => this.notSent(queue, channel, run.length, error),
     );
   }
 
-  /** `results`: `sendMany`'s (false from the first message its full channel refused on); none for one `send`. */
-  private sent(queue: FairQueue, channel: string, count: number, results: boolean[] | undefined): void {
+  /**
+   * `results`: `sendMany`'s, one per message (none for one `send`). A contract layer refuses from
+   * the first full message on; a layer whose server frees room mid-call (RabbitMQ, a reader taking
+   * some) may accept a later one after a refusal: that one was sent, so it leaves the queue as sent
+   * (never sent twice), and only the refused ones wait.
+   */
+  private sent(queue: FairQueue, run: readonly Item[], results: boolean[] | undefined): void {
+    const channel = run[0].channel;
     queue.inFlight = 0;
-    const landed = results ? results.indexOf(false) : -1;
-    const accepted = landed < 0 ? count : landed;
-    for (let i = 0; i < count; i++) {
-      if (i < accepted) this.occupancy.landed(channel);
+    let accepted = 0;
+    while (accepted < run.length && (results === undefined || results[accepted])) accepted++;
+    for (let i = 0; i < run.length; i++) {
+      if (results === undefined || results[i]) this.occupancy.landed(channel);
       else this.occupancy.failed(channel);
     }
     if (accepted > 0 && this.blocked.delete(channel)) this.unblock(channel);
@@ -344,10 +360,13 @@ export class FairSender {
       queue.shift();
       queue.owner.sent?.(queue);
     }
-    if (accepted < count) return this.refusedAsFull(queue, channel);
-    // To the back of the line: the others take their turns before this queue's next message.
-    if (queue.pending > 0 && queue.inFlight === 0) this.ready.add(queue);
-    this.pump();
+    if (accepted === run.length) {
+      // To the back of the line: the others take their turns before this queue's next message.
+      if (queue.pending > 0) this.ready.add(queue);
+      return this.pump();
+    }
+    for (let i = accepted + 1; i < run.length; i++) if (results?.[i]) queue.removeSent(run[i]);
+    this.refusedAsFull(queue, channel);
   }
 
   private notSent(queue: FairQueue, channel: string, count: number, error: Error): void {

@@ -566,7 +566,7 @@ export class IpcChannelLayer implements GroupsChannelLayer {
 
   /**
    * Runs `fn` in a write transaction, retrying from the event loop while another process holds
-   * the lock (SQLite itself waits up to 100 ms per attempt); `LayerUnavailable` after `lockTimeout`.
+   * the lock (SQLite itself does not wait: busy timeout 0); `LayerUnavailable` after `lockTimeout`.
    */
   private write<T>(fn: (now: number) => T): Promise<T> {
     // Sends queued this tick were called before this write: they commit first.

@@ -1,6 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import type { Channel, ChannelModel } from 'amqplib';
 import { ConfirmPublisher } from './confirm-publisher';
+import { describeUrl } from './rabbitmq-options';
 import type { Topology } from './topology';
 
 /** The channels of one live connection. */
@@ -27,14 +28,26 @@ const MAX_BACKOFF_MS = 2000;
 
 type Amqplib = typeof import('amqplib');
 
+const MISSING_AMQPLIB = 'RabbitmqChannelLayer needs the amqplib package (npm install amqplib)';
+
+/**
+ * Refuses, at construction, a layer whose amqplib is not installed: otherwise it would retry a
+ * connection that can never succeed. `resolve` is `require.resolve` (a parameter for the test).
+ */
+export function assertAmqplibInstalled(resolve: (id: string) => string = require.resolve): void {
+  try {
+    resolve('amqplib');
+  } catch (error) {
+    throw new Error(`${MISSING_AMQPLIB}: ${(error as Error).message}`);
+  }
+}
+
 /** amqplib is an optional peer dependency: loaded on first use, with a clear error when missing. */
 async function loadAmqplib(): Promise<Amqplib> {
   try {
     return await import('amqplib');
   } catch (error) {
-    throw new Error(
-      `RabbitmqChannelLayer needs the amqplib package (npm install amqplib): ${(error as Error).message}`,
-    );
+    throw new Error(`${MISSING_AMQPLIB}: ${(error as Error).message}`);
   }
 }
 
@@ -54,6 +67,8 @@ export class AmqpLink {
   private backoff = MIN_BACKOFF_MS;
   private timer: NodeJS.Timeout | undefined;
   private lastError = 'not connected yet';
+  /** A failed connection attempt was logged, and nothing since said the broker answers. */
+  private saidUnreachable = false;
 
   constructor(
     private readonly url: string,
@@ -146,10 +161,17 @@ export class AmqpLink {
       await this.hooks.up(this.current, stateLost);
       if (this.current?.model !== opened || this.isClosed()) return;
       this.state = 'up';
+      if (this.saidUnreachable) this.logger.log(`RabbitMQ ${describeUrl(this.url)} answers again`);
+      this.saidUnreachable = false;
       this.backoff = MIN_BACKOFF_MS;
       this.hooks.open();
     } catch (error) {
       this.lastError = (error as Error).message;
+      // Said once per outage (the first connection included), not at every retry.
+      if (!this.saidUnreachable) {
+        this.saidUnreachable = true;
+        this.logger.warn(`RabbitMQ ${describeUrl(this.url)} unreachable (${this.lastError}); retrying with backoff`);
+      }
       if (model) {
         this.lost(model, this.lastError);
         await model.close().catch(() => undefined);

@@ -21,7 +21,7 @@ import {
   nonLocalName,
   randomLetters,
 } from '../names';
-import { AmqpLink, type LinkChannels } from './amqp-link';
+import { AmqpLink, assertAmqplibInstalled, type LinkChannels } from './amqp-link';
 import type { PublishOutcome } from './confirm-publisher';
 import { GroupLog } from './group-log';
 import { OutageBuffer } from './outage-buffer';
@@ -86,6 +86,7 @@ export class RabbitmqChannelLayer implements GroupsChannelLayer {
   constructor(options: RabbitmqChannelLayerOptions = {}) {
     this.options = resolveLayerOptions(options);
     this.rabbit = resolveRabbitmqOptions(options);
+    assertAmqplibInstalled();
     this.expiry = this.options.expiry;
     this.groupExpiry = this.options.groupExpiry;
     this.capacity = this.options.capacity;
